@@ -1,0 +1,66 @@
+"""The :class:`Connections` base: which inputs feed each neuron."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+import torch
+from torch import nn
+
+INIT_METHODS = ("random-unique", "random", "group-biased")
+
+
+class Connections(nn.Module, ABC):
+    """Abstract base for input-routing strategies.
+
+    Maps ``(batch, in_dim)`` to the gathered ``(batch, lut_rank, out_dim)``
+    that a :class:`~bitlogic.parametrizations.LUTParametrization` consumes.
+
+    Args:
+        lut_rank: inputs per output neuron.
+        device: optional target device for buffers and parameters.
+        init_method: ``"random-unique"`` (default), ``"random"`` or
+            ``"group-biased"``.
+
+    Raises:
+        ValueError: unknown ``init_method``.
+    """
+
+    def __init__(
+        self,
+        lut_rank: int = 2,
+        device: torch.device | str | None = None,
+        init_method: str = "random-unique",
+        **_: Any,
+    ):
+        super().__init__()
+        if init_method not in INIT_METHODS:
+            raise ValueError(f"init_method must be one of {INIT_METHODS}, got {init_method!r}")
+        if not isinstance(lut_rank, int) or lut_rank < 1:
+            raise ValueError(f"lut_rank must be a positive integer, got {lut_rank!r}")
+        self.lut_rank = lut_rank
+        self.device = device
+        self.init_method = init_method
+
+    @abstractmethod
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Gather ``lut_rank`` inputs per neuron.
+
+        Args:
+            x: ``(batch, in_dim)``.
+
+        Returns:
+            ``(batch, lut_rank, out_dim)``.
+        """
+
+    @abstractmethod
+    def selected_indices(self) -> torch.Tensor:
+        """The input index each slot reads in eval mode: int64 ``(lut_rank, out_dim)``."""
+
+    def update_temperature(self, temperature: float) -> None:
+        """Scheduler hook; learnable variants override."""
+
+    def _check_input(self, x: torch.Tensor, in_dim: int) -> None:
+        if x.dim() != 2 or x.shape[1] != in_dim:
+            raise ValueError(f"x must have shape (batch, in_dim={in_dim}), got {tuple(x.shape)}")

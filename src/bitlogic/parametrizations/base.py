@@ -1,0 +1,189 @@
+"""The :class:`LUTParametrization` base: shared constructor, eval lookup, residual init."""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+
+import torch
+from torch import nn
+
+from ..functional.bases import VALID_RANKS, corner_inputs, weighted_indicator_basis_sum
+from ..functional.sampling import VALID_SAMPLING, check_sampling
+
+__all__ = ["LUTParametrization", "VALID_RANKS"]
+
+
+class LUTParametrization(nn.Module, ABC):
+    """Abstract base class for LUT parametrizations.
+
+    A parametrization owns (1) the shape of the per-neuron weight tensor,
+    (2) the training-only forward basis (:meth:`_forward_train`) and (3)
+    :meth:`get_lut`, which discretizes weights into ``{0, 1}`` truth tables
+    for export and for the shared eval lookup.
+
+    LUT entry ``k`` is the output for the input pattern in which input ``j``
+    is bit ``lut_rank-1-j`` of ``k`` (input 0 is the MSB). ``get_lut``
+    evaluates the discretized neuron at all ``2**lut_rank`` patterns, so it is
+    an exact truth table for every basis.
+
+    Class attributes:
+        LUT_INFERENCE_SUPPORTED: True when the soft training output at every
+            binary pattern rounds (``> 0.5``) to the corresponding
+            ``get_lut`` entry. A test checks this round trip for every class
+            that sets it.
+
+    Args:
+        lut_rank: inputs per neuron, one of ``{2, 4, 6}``.
+        forward_sampling: training-time sampling (``"soft"``, ``"hard"``,
+            ``"gumbel_soft"``, ``"gumbel_hard"``; subclasses may restrict).
+        temperature: sigmoid / softmax temperature; lower is sharper.
+        weight_init: ``"random"`` (standard Gaussian) or ``"residual"``
+            (pass-through of input 0).
+        residual_probability: probability with which a residual-initialized
+            neuron outputs its identity target; sets the initial logit size.
+        anchor_init: with residual init, keep the identity weight in the
+            persistent buffer ``residual_anchor`` and start the trainable
+            weight at zero (weight decay then pulls toward identity).
+
+    Raises:
+        ValueError: bad ``lut_rank``, ``weight_init``, ``temperature``,
+            ``residual_probability`` or ``forward_sampling``.
+    """
+
+    LUT_INFERENCE_SUPPORTED: bool = True
+    SAMPLING_MODES: tuple[str, ...] = VALID_SAMPLING
+
+    def __init__(
+        self,
+        lut_rank: int,
+        forward_sampling: str = "soft",
+        temperature: float = 1.0,
+        weight_init: str = "random",
+        residual_probability: float = 0.951,
+        anchor_init: bool = True,
+    ):
+        super().__init__()
+        if lut_rank not in VALID_RANKS:
+            raise ValueError(f"lut_rank must be one of {VALID_RANKS}, got {lut_rank}")
+        if weight_init not in ("residual", "random"):
+            raise ValueError(f"weight_init must be 'residual' or 'random', got {weight_init!r}")
+        if not 0.5 < residual_probability < 1.0:
+            raise ValueError(
+                f"residual_probability must be in (0.5, 1), got {residual_probability}"
+            )
+        check_sampling(forward_sampling, self.SAMPLING_MODES)
+        self.lut_rank: int = int(lut_rank)
+        self.lut_entries: int = 1 << self.lut_rank
+        self.forward_sampling: str = forward_sampling
+        self.temperature: float = 1.0
+        self.update_temperature(temperature)
+        self.weight_init: str = weight_init
+        self.residual_probability: float = float(residual_probability)
+        self.anchor_init: bool = bool(anchor_init)
+        # Set by ``init_weights`` when residual + anchor_init is active.
+        self.register_buffer("residual_anchor", None, persistent=True)
+
+    # ---- weights -------------------------------------------------------------
+    @abstractmethod
+    def init_weights(self, num_neurons: int, device: torch.device | str | None) -> torch.Tensor:
+        """Return the initial weight tensor ``(num_neurons, num_basis)``."""
+
+    def _residual_logit(self) -> float:
+        """Logit whose sigmoid at the initial temperature is ``residual_probability``."""
+        p = self.residual_probability
+        return self.temperature * math.log(p / (1.0 - p))
+
+    def _finish_init(self, identity: torch.Tensor, random: torch.Tensor) -> torch.Tensor:
+        """Pick the residual or random weight and set up the anchor buffer."""
+        if self.weight_init == "random":
+            self.residual_anchor = None
+            return random
+        if self.anchor_init:
+            self.residual_anchor = identity
+            return torch.zeros_like(identity)
+        self.residual_anchor = None
+        return identity
+
+    def effective_weight(self, weight: torch.Tensor) -> torch.Tensor:
+        """Add the residual anchor (if any) to the trainable weight."""
+        if self.residual_anchor is None:
+            return weight
+        return weight + self.residual_anchor
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # The anchor exists only for residual layers; adopt it from the checkpoint
+        # so a module built with a different init still loads it.
+        key = prefix + "residual_anchor"
+        if key in state_dict and self.residual_anchor is None:
+            self.residual_anchor = torch.empty_like(state_dict[key])
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    # ---- forward ---------------------------------------------------------------
+    def forward(
+        self,
+        x: torch.Tensor,
+        weight: torch.Tensor,
+        training: bool,
+        contraction: str = "n,bn->bn",
+    ) -> torch.Tensor:
+        """Evaluate LUT outputs on gathered inputs.
+
+        Args:
+            x: ``(batch, lut_rank, num_neurons)`` gathered inputs.
+            weight: effective weight ``(num_neurons, num_basis)``.
+            training: soft/stochastic forward (True) or the discrete lookup (False).
+            contraction: einsum pattern for the per-neuron reduction.
+
+        Returns:
+            ``(batch, num_neurons)``.
+        """
+        if x.shape[1] != self.lut_rank:
+            raise ValueError(
+                f"x must be (batch, lut_rank={self.lut_rank}, neurons), got {tuple(x.shape)}"
+            )
+        if training:
+            return self._forward_train(x, weight, contraction)
+        luts = self.get_lut(weight).to(x.dtype)
+        return weighted_indicator_basis_sum(x, luts, contraction, self.lut_rank)
+
+    @abstractmethod
+    def _forward_train(self, x: torch.Tensor, weight: torch.Tensor, contraction: str):
+        """Soft / sampled forward used during training: ``(batch, neurons)``."""
+
+    @abstractmethod
+    def logits_at(self, x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """Deterministic decision value of each neuron at gathered inputs ``x``.
+
+        The discretized neuron outputs 1 exactly where this is ``> 0``; at binary
+        inputs the soft training output is above 0.5 exactly there too (for
+        classes with ``LUT_INFERENCE_SUPPORTED``).
+
+        Args:
+            x: ``(batch, lut_rank, num_neurons)``.
+            weight: effective weight.
+
+        Returns:
+            ``(batch, num_neurons)``.
+        """
+
+    @torch.no_grad()
+    def get_lut(self, weight: torch.Tensor) -> torch.Tensor:
+        """Truth tables ``(num_neurons, 2**lut_rank)`` in ``{0, 1}``, MSB-first.
+
+        Evaluates the discretized neuron at every binary input pattern.
+        """
+        corners = corner_inputs(self.lut_rank, weight.shape[0], weight.device, weight.dtype)
+        return (self.logits_at(corners, weight) > 0).to(torch.uint8).T.contiguous()
+
+    def update_temperature(self, temperature: float) -> None:
+        """Scheduler hook: set the current softmax / sigmoid temperature."""
+        if not temperature > 0 or not math.isfinite(temperature):
+            raise ValueError(f"temperature must be a finite number > 0, got {temperature}")
+        self.temperature = float(temperature)
+
+    def extra_repr(self) -> str:
+        return (
+            f"lut_rank={self.lut_rank}, forward_sampling={self.forward_sampling!r}, "
+            f"temperature={self.temperature:g}, weight_init={self.weight_init!r}"
+        )
