@@ -1,0 +1,41 @@
+"""Shared test helpers: tolerances, the shared-data location, tool requirements."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+# CI clones the repo next to shared/, so locate it relative to this file.
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require_path(path: Path, what: str) -> Path:
+    """Skip locally when ``path`` is missing; fail under CI=true."""
+    if not path.exists():
+        message = f"{what} not found at {path}"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: required)")
+        pytest.skip(message)
+    return path
+
+
+def require_tool(name: str) -> str:
+    """Skip locally when a command-line tool is missing; fail under CI=true."""
+    path = shutil.which(name)
+    if path is None:
+        message = f"tool {name!r} not on PATH"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: required)")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+    yield
