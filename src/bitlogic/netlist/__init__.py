@@ -1,7 +1,7 @@
 """The frozen netlist IR, its NumPy reference interpreter and ``to_netlist``."""
 
-from bitlogic.netlist.ir import InputEncoding, LogicNetlist, NetlistLayer
 from bitlogic.netlist.freeze import to_netlist
+from bitlogic.netlist.ir import InputEncoding, LogicNetlist, NetlistLayer
 from bitlogic.netlist.reference import evaluate_netlist
 
 __all__ = [

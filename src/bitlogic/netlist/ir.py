@@ -354,7 +354,7 @@ class LogicNetlist:
             and float(self.tau) == float(other.tau)
             and self.encoding == other.encoding
             and len(self.layers) == len(other.layers)
-            and all(a == b for a, b in zip(self.layers, other.layers))
+            and all(a == b for a, b in zip(self.layers, other.layers, strict=True))
             and self.metadata == other.metadata
         )
 
