@@ -69,8 +69,9 @@ class LearnableDenseConnections(Connections):
             ``"group-biased"``); only consulted when ``num_candidates != -1``.
         num_groups, group_bias: for ``"group-biased"``.
 
-    Buffers/parameters: ``indices`` int64 ``(num_candidates, lut_rank, out_dim)``,
-    ``weights`` float ``(num_candidates, lut_rank, out_dim)``.
+    Buffers/parameters: ``weights`` float ``(num_candidates, lut_rank, out_dim)``;
+    with a candidate pool also ``indices`` int64 ``(num_candidates, lut_rank, out_dim)``
+    (with ``num_candidates=-1`` candidate ``c`` is input ``c`` and there is no buffer).
 
     Raises:
         ValueError: unknown ``forward_sampling`` / ``init_method``, bad
@@ -106,18 +107,19 @@ class LearnableDenseConnections(Connections):
         self.group_bias = group_bias
         self._dense_identity = num_candidates == -1
         if self._dense_identity:
+            # Candidate c is input c: no index buffer (it would be in_dim * rank * out
+            # int64s in every checkpoint).
             num_candidates = in_dim
-            indices = torch.arange(in_dim, device=device).view(in_dim, 1, 1)
-            indices = indices.expand(in_dim, lut_rank, out_dim).contiguous()
+            indices = None
         else:
             per_slot = [
                 build_indices(init_method, in_dim, num_candidates, out_dim, num_groups,
                               group_bias, device)
                 for _ in range(lut_rank)
             ]
-            indices = torch.stack(per_slot, dim=1)  # (C, rank, out)
+            indices = torch.stack(per_slot, dim=1).to(torch.int64)  # (C, rank, out)
         self.num_candidates = num_candidates
-        self.register_buffer("indices", indices.to(torch.int64))
+        self.register_buffer("indices", indices)
         self.weights = nn.Parameter(
             torch.empty(num_candidates, lut_rank, out_dim, dtype=torch.float32, device=device)
         )
@@ -153,6 +155,8 @@ class LearnableDenseConnections(Connections):
 
     def selected_indices(self) -> torch.Tensor:
         best = self.weights.argmax(dim=0, keepdim=True)  # (1, rank, out)
+        if self._dense_identity:
+            return best.squeeze(0)
         return self.indices.gather(0, best).squeeze(0)
 
     def extra_repr(self) -> str:

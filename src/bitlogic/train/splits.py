@@ -1,0 +1,88 @@
+"""Training data for a run: the dataset, its validation carve-out, as tensors.
+
+The validation part is carved (stratified, seeded) out of the training split
+with :func:`bitlogic.data.train_val_split`; the test split is only ever read
+for the final report, never for model selection.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .config import RunConfig
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class RunData:
+    """Tensors of one run on the CPU.
+
+    Attributes:
+        train_x: float32 ``(n_train, features)``.
+        train_y: int64 ``(n_train,)``.
+        val_x: float32 ``(n_val, features)``; empty when ``val_fraction`` is 0.
+        val_y: int64 ``(n_val,)``.
+        num_features: raw features per sample.
+        num_classes: classes of the dataset.
+    """
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    val_x: torch.Tensor
+    val_y: torch.Tensor
+    num_features: int
+    num_classes: int
+
+
+def prepare_data(config: RunConfig, data_dir: str | os.PathLike[str] | None = None) -> RunData:
+    """Load the training split and carve the validation part out of it.
+
+    Args:
+        config: the run config (``dataset`` section and ``train.seed``).
+        data_dir: dataset directory; ``None`` uses ``$BITLOGIC_DATA`` or the default.
+
+    Raises:
+        KeyError: unknown dataset name (lists the valid ones).
+        FileNotFoundError: dataset files missing (says where they were looked for).
+    """
+    from bitlogic.data import load_dataset, train_val_split
+
+    ds = load_dataset(config.dataset.name, "train", data_dir)
+    fit_idx, val_idx = train_val_split(len(ds), config.dataset.val_fraction,
+                                       config.train.seed, labels=ds.y)
+    limit = config.dataset.train_limit
+    if limit is not None and limit < fit_idx.size:
+        rng = np.random.default_rng(config.train.seed)
+        fit_idx = np.sort(rng.permutation(fit_idx)[:limit])
+    return RunData(
+        train_x=torch.from_numpy(ds.x[fit_idx]),
+        train_y=torch.from_numpy(ds.y[fit_idx]),
+        val_x=torch.from_numpy(ds.x[val_idx]),
+        val_y=torch.from_numpy(ds.y[val_idx]),
+        num_features=ds.num_features,
+        num_classes=ds.num_classes,
+    )
+
+
+def load_split(
+    config: RunConfig, split: str, data_dir: str | os.PathLike[str] | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(x, y)`` tensors of ``train`` (without validation), ``val`` or ``test``.
+
+    Raises:
+        ValueError: ``split`` is not one of ``train``, ``val``, ``test``.
+    """
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {list(SPLITS)}, got {split!r}")
+    if split == "test":
+        from bitlogic.data import load_dataset
+
+        ds = load_dataset(config.dataset.name, "test", data_dir)
+        return torch.from_numpy(ds.x), torch.from_numpy(ds.y)
+    data = prepare_data(config, data_dir)
+    return (data.train_x, data.train_y) if split == "train" else (data.val_x, data.val_y)

@@ -1,0 +1,180 @@
+"""The ``bitlogic`` command line: train, eval, export, info, presets and its errors."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from bitlogic.cli import main
+from bitlogic.netlist import LogicNetlist
+from bitlogic.train.metrics import read_metrics
+
+SMALL = ["--set", "model.widths=[60,60]", "--set", "train.num_threads=1",
+         "--set", "train.max_steps_per_epoch=4"]
+
+
+def _run(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    threads = torch.get_num_threads()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    torch.set_num_threads(threads)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    run = tmp_path_factory.mktemp("cli") / "run"
+    code, out, _ = _run(["train", "--preset", "digits-tiny", "--out", str(run), "--epochs", "2",
+                         "--seed", "3", "--quiet", *SMALL])
+    assert code == 0
+    assert f"run: {run}" in out and "test accuracy: soft" in out
+    return run
+
+
+def test_train_writes_a_complete_run_directory(run_dir):
+    for name in ("config.yaml", "checkpoint.safetensors", "best.safetensors", "metrics.csv",
+                 "metrics.json", "loss.png", "accuracy.png", "netlist.safetensors"):
+        assert (run_dir / name).is_file(), name
+    config = (run_dir / "config.yaml").read_text()
+    assert "seed: 3" in config and "epochs: 2" in config and "- 60" in config
+
+
+def test_eval_json_of_a_run_matches_the_training_summary(run_dir):
+    code, out, _ = _run(["eval", str(run_dir), "--json"])
+    assert code == 0
+    report = json.loads(out)  # exactly one JSON object and nothing else
+    summary = read_metrics(run_dir)["summary"]
+    assert report["split"] == "test" and report["n"] == 449
+    assert report["accuracy"] == summary["test_discrete_acc"]
+
+
+def test_eval_of_the_netlist_on_the_packed_engine_agrees(run_dir):
+    _, out_run, _ = _run(["eval", str(run_dir), "--json"])
+    code, out, _ = _run(["eval", str(run_dir / "netlist.safetensors"), "--json"])
+    assert code == 0
+    report = json.loads(out)
+    assert report["engine"].startswith("packed")
+    assert report["accuracy"] == json.loads(out_run)["accuracy"]
+    assert report["samples_per_s"] > 0
+
+
+def test_eval_validation_split(run_dir):
+    code, out, _ = _run(["eval", str(run_dir), "--split", "val", "--json"])
+    assert code == 0
+    report = json.loads(out)
+    assert report["split"] == "val" and report["n"] == 135  # 10% of the 1348 digits
+    best = read_metrics(run_dir)["summary"]["best_val_discrete_acc"]
+    assert report["accuracy"] == pytest.approx(best)
+
+
+def test_eval_plain_text(run_dir):
+    code, out, _ = _run(["eval", str(run_dir / "netlist.safetensors")])
+    assert code == 0 and out.startswith("digits test: accuracy ") and "samples/s" in out
+
+
+def test_export_netlist_from_run_and_checkpoint(run_dir, tmp_path):
+    reference = LogicNetlist.load(run_dir / "netlist.safetensors")
+    for source in (run_dir, run_dir / "best.safetensors"):
+        out = tmp_path / source.name
+        code, printed, _ = _run(["export", str(source), "--format", "netlist", "--out", str(out)])
+        assert code == 0
+        assert printed.strip() == str(out / "netlist.safetensors")
+        assert LogicNetlist.load(out / "netlist.safetensors").layers == reference.layers
+
+
+@pytest.mark.parametrize("fmt, function", [("c", "emit_c"), ("verilog", "emit_verilog")])
+def test_export_c_and_verilog(run_dir, tmp_path, fmt, function):
+    import bitlogic.backends as backends
+
+    if not hasattr(backends, function):
+        pytest.skip(f"bitlogic.backends.{function} is not available in this build yet")
+    code, printed, err = _run(["export", str(run_dir), "--format", fmt, "--out", str(tmp_path)])
+    assert code == 0, err
+    written = [line for line in printed.splitlines() if line]
+    assert written and all((tmp_path / line).is_file() or line.startswith(str(tmp_path))
+                           for line in written)
+    assert any(p.suffix in {".c", ".h", ".v", ".sv"} for p in tmp_path.iterdir())
+
+
+def test_info_reports_layers_luts_parameters_and_gates(run_dir):
+    code, out, _ = _run(["info", str(run_dir)])
+    assert code == 0
+    assert "64 features x 3 thresholds = 192 input bits" in out
+    assert "rank 4: 120" in out and "gates: 120" in out and "parameters: 1920" in out
+    code, out, _ = _run(["info", str(run_dir / "netlist.safetensors"), "--json"])
+    info = json.loads(out)
+    assert [layer["neurons"] for layer in info["layers"]] == [60, 60]
+    assert [layer["inputs"] for layer in info["layers"]] == [192, 60]
+    assert info["luts_by_rank"] == {"4": 120} and info["gates"] == 120
+    assert info["parameters"] is None and info["dataset"] == "digits"
+
+
+def test_synth_report(run_dir):
+    import bitlogic.backends as backends
+
+    if not hasattr(backends, "synth_report"):
+        pytest.skip("bitlogic.backends.synth_report is not available in this build yet")
+    code, out, err = _run(["synth-report", str(run_dir / "netlist.safetensors")])
+    assert code == 0, err
+    assert out.strip()
+
+
+def test_cli_resume_continues_bit_identically(tmp_path):
+    straight, resumed = tmp_path / "a", tmp_path / "b"
+    assert _run(["train", "--out", str(straight), "--epochs", "2", "--quiet", *SMALL])[0] == 0
+    assert _run(["train", "--out", str(resumed), "--epochs", "1", "--quiet", *SMALL])[0] == 0
+    assert _run(["train", "--out", str(resumed), "--resume", "--epochs", "2", "--quiet"])[0] == 0
+    a = load_file(str(straight / "checkpoint.safetensors"))
+    b = load_file(str(resumed / "checkpoint.safetensors"))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_presets_command_lists_the_registry():
+    code, out, _ = _run(["presets"])
+    assert code == 0
+    assert {line.split()[0] for line in out.splitlines()} >= {"digits-tiny", "mnist-s"}
+    code, out, _ = _run(["presets", "--show", "mnist-dwn"])
+    assert "parametrization: dwn" in out
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["eval", "/nonexistent/run"], "/nonexistent/run does not exist"),
+    (["info", "/nonexistent/net.safetensors"], "does not exist"),
+    (["export", "/nonexistent", "--format", "c", "--out", "x"], "does not exist"),
+    (["train", "--preset", "mnist-xxl"], "valid presets: breast-cancer, digits-tiny"),
+    (["train", "--set", "train.epoch=2"], "valid keys: "),
+    (["train", "--set", "train.epochs"], "--set expects key=value"),
+    (["train", "--resume"], "--resume needs --out"),
+])
+def test_user_errors_exit_2_with_one_line(argv, fragment, tmp_path):
+    code, out, err = _run(argv)
+    assert code == 2
+    assert err.startswith("bitlogic: error: ") and fragment in err
+    assert "Traceback" not in err and out == ""
+
+
+def test_resume_of_a_missing_run_is_a_clean_error(tmp_path):
+    code, _, err = _run(["train", "--out", str(tmp_path / "none"), "--resume"])
+    assert code == 2 and "config.yaml" in err and "does not exist" in err
+
+
+def test_a_file_that_is_not_an_artifact(tmp_path):
+    bogus = tmp_path / "notes.txt"
+    bogus.write_text("hello")
+    code, _, err = _run(["info", str(bogus)])
+    assert code == 2 and "is not a safetensors file" in err
+
+
+def test_console_script_exits_2_without_traceback():
+    proc = subprocess.run([sys.executable, "-m", "bitlogic.cli", "eval", "/no/such/run"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "bitlogic: error: /no/such/run does not exist"

@@ -1,0 +1,53 @@
+"""Training on the real MNIST files: the DWN preset's path (distributive thermometer, rank 6)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from bitlogic.cli import main
+from bitlogic.train import load_preset, train
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="module")
+def data_dir() -> Path:
+    if not (DATA / "mnist").is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must provide the MNIST files in {DATA / 'mnist'}")
+        pytest.skip(f"MNIST files not found in {DATA / 'mnist'}")
+    return DATA
+
+
+def test_mnist_dwn_smoke_run_and_packed_eval(data_dir, tmp_path):
+    threads = torch.get_num_threads()
+    config = load_preset("mnist-dwn", [
+        "model.widths=[200,100]", "model.connections=fixed", "dataset.train_limit=2000",
+        "train.epochs=1", "train.batch_size=64", "optimizer.lr=0.1",
+    ])
+    try:
+        result = train(config, tmp_path / "run", data_dir=data_dir, verbose=False)
+    finally:
+        torch.set_num_threads(threads)
+    summary = result.summary
+    assert summary["test_n"] == 10000 and summary["gates"] == 300
+    # One pass over 2000 images (31 steps) already beats chance (10%) by far.
+    assert summary["test_discrete_acc"] > 0.4
+    thresholds = result.model[0].thresholds
+    assert thresholds.shape == (784, 3)  # fitted per pixel on the training part
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["eval", str(tmp_path / "run" / "netlist.safetensors"), "--json",
+                     "--data-dir", str(data_dir)])
+    assert code == 0
+    report = json.loads(out.getvalue())
+    assert report["dataset"] == "mnist" and report["n"] == 10000
+    assert report["accuracy"] == summary["test_discrete_acc"]
