@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from ..connections import Connections, setup_connections
+from ..kernels.dispatch import dense_forward
 from ..parametrizations import LUTParametrization, setup_parametrization
 
 # Keyword arguments that belong to the connections rather than the parametrization.
@@ -91,6 +92,9 @@ class LogicDense(nn.Module):
         self.weight = nn.Parameter(self.parametrization.init_weights(out_dim, device))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        fused = dense_forward(self, x)  # the fused CPU kernels, when they apply
+        if fused is not None:
+            return fused
         gathered = self.connections(x)
         weight = self.parametrization.effective_weight(self.weight)
         return self.parametrization(gathered, weight, self.training)

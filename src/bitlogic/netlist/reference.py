@@ -1,8 +1,8 @@
 """The living definition of the discrete semantics: a plain NumPy netlist interpreter.
 
 Every backend (packed engine, C, Verilog) is tested bit-for-bit against
-:func:`evaluate_netlist`. It favours obviousness over speed: one sample row at
-a time per layer, one LUT lookup per output.
+:func:`evaluate_netlist`. It favours obviousness over speed: one boolean per
+sample and signal, one table lookup per LUT output.
 """
 
 from __future__ import annotations
@@ -82,10 +82,11 @@ def evaluate_layers(netlist: LogicNetlist, bits: np.ndarray) -> np.ndarray:
     """
     level = np.asarray(bits, dtype=bool)
     for layer in netlist.layers:
-        gathered = level[:, layer.indices]  # (batch, n_out, rank)
-        weights = 1 << np.arange(layer.rank - 1, -1, -1)  # input 0 is the MSB
-        address = gathered.astype(np.int64) @ weights  # (batch, n_out)
-        level = layer.luts[np.arange(layer.n_out)[None, :], address].astype(bool)
+        address = np.zeros((level.shape[0], layer.n_out), dtype=np.intp)
+        for j in range(layer.rank):  # input 0 ends up as the most significant bit
+            address = (address << 1) | level[:, layer.indices[:, j]]
+        # row n of luts starts at n * 2**rank in the flattened table
+        level = np.take(layer.luts, address + np.arange(layer.n_out) * 2**layer.rank) != 0
     return level
 
 

@@ -1,0 +1,174 @@
+"""``PackedLogicNet``: bit-exact, bit-packed CPU inference of a frozen netlist.
+
+Design (measured on a 2-core Zen-4-class/Sapphire-Rapids VM; figures in
+``benchmarks/results/packed_inference.md``):
+
+* **Samples along words.** A signal of 512 samples is one 64-byte vector
+  (8 x uint64, one zmm with AVX-512); every LUT is evaluated once per vector
+  with whole-word bit operations. The batch is cut into 512-sample blocks, so
+  a layer's activations take ``width * 64`` bytes (8000 LUTs = 512 KiB) and
+  stay in L2 while the next layer gathers from them at random.
+* **A generic compiled kernel** (``csrc/packed*.c``), built once per machine
+  with ``-O3 -march=native -fopenmp`` and reused for every model: setup is a
+  NumPy layout pass (:mod:`bitlogic.backends.packed_program`), milliseconds
+  for a 48K-LUT net.
+* **Rank 1/2 LUTs sorted by function** at setup and evaluated in runs of one
+  fixed expression (one ``vpternlog``); ranks 3..6 by a Shannon mux tree
+  whose bottom two levels are a lookup among the 16 functions of the last two
+  inputs.
+* **GroupSum** by a bit-sliced carry-save counter over the group's vectors,
+  then one conversion of the count planes to integers per block.
+* **Threads**: OpenMP over blocks; the tail block is zero-padded and only its
+  valid samples are written, so any batch size is exact.
+
+Without a C compiler the same algorithm runs vectorised in NumPy
+(:mod:`bitlogic.backends.packed_numpy`), bit-identical and slower.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+from bitlogic.backends import packed_native
+from bitlogic.backends.packed_numpy import run_numpy
+from bitlogic.backends.packed_program import PackedProgram, build_program
+from bitlogic.netlist.ir import LogicNetlist
+from bitlogic.netlist.reference import (
+    as_input_bits,
+    encode_inputs,
+    predict_from_counts,
+    scores_from_counts,
+)
+
+
+def default_num_threads() -> int:
+    """All cores this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+class PackedLogicNet:
+    """Bit-packed inference engine for a :class:`LogicNetlist`.
+
+    Args:
+        netlist_or_model: a ``LogicNetlist``, or a trained model that
+            :func:`bitlogic.netlist.to_netlist` can freeze.
+        num_threads: OpenMP threads; ``None`` uses every core available.
+        use_native: ``None`` picks the compiled kernel when it builds and the
+            NumPy path otherwise; ``True`` requires the kernel; ``False``
+            forces NumPy.
+
+    Inputs ``x`` are ``(batch, netlist.input_width)``: float features when the
+    netlist has an encoding, else bits (bool, or numbers that are exactly 0/1).
+    Outputs are torch tensors when ``x`` is a torch tensor, NumPy arrays otherwise.
+
+    Example:
+        >>> import numpy as np
+        >>> from bitlogic.netlist import LogicNetlist, NetlistLayer
+        >>> xor = NetlistLayer(np.array([[0, 1]], np.int32), np.array([[0, 1, 1, 0]], np.uint8))
+        >>> engine = PackedLogicNet(LogicNetlist(2, [xor], num_classes=1, tau=1.0))
+        >>> engine(np.array([[0, 1], [1, 1]], dtype=bool)).tolist()
+        [[1.0], [0.0]]
+    """
+
+    def __init__(
+        self,
+        netlist_or_model: object,
+        num_threads: int | None = None,
+        use_native: bool | None = None,
+    ) -> None:
+        netlist = _as_netlist(netlist_or_model)
+        if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
+            raise ValueError(f"num_threads must be a positive int or None, got {num_threads!r}")
+        self.netlist = netlist
+        self.num_threads = num_threads or default_num_threads()
+        self.program: PackedProgram = build_program(netlist)
+        lib = packed_native.load_engine() if use_native is not False else None
+        if use_native and lib is None:
+            raise RuntimeError("the compiled packed engine is unavailable (see the warning above)")
+        self._native = packed_native.NativeNet(lib, self.program) if lib is not None else None
+
+    @property
+    def backend(self) -> str:
+        """``"native-<isa>"`` (e.g. ``native-avx512``) or ``"numpy"``."""
+        if self._native is None:
+            return "numpy"
+        return "native-" + self._native.lib.bl_isa().decode()
+
+    def __call__(self, x: object) -> object:
+        """Class scores ``float32(counts) / float32(tau)``, shape ``(batch, num_classes)``."""
+        return _like(x, self._evaluate(x, "scores"))
+
+    def predict(self, x: object) -> object:
+        """Class indices, int64 ``(batch,)``: argmax of the counts, ties to the lower class."""
+        return _like(x, self._evaluate(x, "pred"))
+
+    def counts(self, x: object) -> object:
+        """GroupSum counts, int32 ``(batch, num_classes)`` (what hardware computes)."""
+        return _like(x, self._evaluate(x, "counts"))
+
+    def _evaluate(self, x: object, output: str) -> np.ndarray:
+        arr = _to_numpy(x)
+        width = self.netlist.input_width
+        if arr.ndim != 2 or arr.shape[1] != width:
+            raise ValueError(f"x must have shape (batch, {width}), got {tuple(arr.shape)}")
+        if self._native is not None:
+            data, kind = self._native_input(arr)
+            counts, scores, pred = self._native.run(
+                data, kind, self.num_threads, **{output: True}
+            )
+            return {"counts": counts, "scores": scores, "pred": pred}[output]
+        counts = run_numpy(self.program, encode_inputs(self.netlist, arr))
+        if output == "scores":
+            return scores_from_counts(counts, self.netlist.tau)
+        return predict_from_counts(counts) if output == "pred" else counts
+
+    def _native_input(self, arr: np.ndarray) -> tuple[np.ndarray, int]:
+        if self.netlist.encoding is not None:
+            if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+                raise ValueError(f"x must be numeric features, got dtype {arr.dtype}")
+            return np.ascontiguousarray(arr, dtype=np.float32), packed_native.X_F32_FEATURES
+        if arr.dtype in (np.bool_, np.uint8):  # the kernel checks uint8 values itself
+            return np.ascontiguousarray(arr).view(np.uint8), packed_native.X_U8_BITS
+        if arr.dtype == np.float32:
+            return np.ascontiguousarray(arr), packed_native.X_F32_BITS
+        bits = as_input_bits(arr, self.netlist.num_inputs)  # raises on non-binary values
+        return np.ascontiguousarray(bits).view(np.uint8), packed_native.X_U8_BITS
+
+
+def _as_netlist(obj: object) -> LogicNetlist:
+    if isinstance(obj, LogicNetlist):
+        return obj
+    try:
+        from bitlogic.netlist import to_netlist  # lazy: backends never import layers
+    except ImportError as err:
+        raise TypeError(
+            f"PackedLogicNet needs a LogicNetlist or a model to freeze, got "
+            f"{type(obj).__name__} (and bitlogic.netlist.to_netlist is unavailable)"
+        ) from err
+    return to_netlist(obj)
+
+
+def _to_numpy(x: object) -> np.ndarray:
+    if _is_tensor(x):
+        return x.detach().cpu().numpy()  # type: ignore[attr-defined]
+    return np.asarray(x)
+
+
+def _is_tensor(x: object) -> bool:
+    torch = _torch()
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def _like(x: object, result: np.ndarray) -> object:
+    if _is_tensor(x):
+        return _torch().from_numpy(result)
+    return result
+
+
+def _torch():  # a tensor can only exist if torch was imported; never import it here
+    return sys.modules.get("torch")

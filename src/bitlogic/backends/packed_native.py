@@ -1,0 +1,141 @@
+"""ctypes binding of the compiled packed engine (``csrc/packed*.c``).
+
+The kernel is generic: it is compiled once per machine by
+:func:`bitlogic._native.load_library` and reads a :class:`PackedProgram`
+through the ``bl_net`` struct, so switching models costs no compile.
+"""
+
+from __future__ import annotations
+
+import ctypes
+
+import numpy as np
+
+from bitlogic import _native
+from bitlogic.backends.packed_program import PackedProgram
+
+LIBRARY_NAME = "bitlogic_packed"
+SOURCES = ["packed.c", "packed_input.c", "packed_layers.c"]
+
+# Input kinds understood by bl_run (enum in packed.h).
+X_U8_BITS, X_F32_BITS, X_F32_FEATURES = 0, 1, 2
+
+_p = ctypes.c_void_p
+
+
+class _BlNet(ctypes.Structure):
+    _fields_ = [
+        ("num_inputs", ctypes.c_int32),
+        ("num_layers", ctypes.c_int32),
+        ("num_classes", ctypes.c_int32),
+        ("group_size", ctypes.c_int32),
+        ("max_width", ctypes.c_int32),
+        ("num_features", ctypes.c_int32),
+        ("tau", ctypes.c_float),
+        ("thresholds", _p),
+        ("bit_feature", _p),
+        ("rank", _p),
+        ("width", _p),
+        ("idx_off", _p),
+        ("idx", _p),
+        ("lut_off", _p),
+        ("tt", _p),
+        ("run_off", _p),
+        ("runs", _p),
+    ]
+
+
+def load_engine() -> ctypes.CDLL | None:
+    """The compiled engine with its signatures set, or ``None`` when unavailable."""
+    lib = _native.load_library(LIBRARY_NAME, SOURCES)
+    if lib is not None and not getattr(lib, "_bitlogic_typed", False):
+        lib.bl_run.restype = ctypes.c_int64
+        lib.bl_run.argtypes = [
+            ctypes.POINTER(_BlNet), _p, ctypes.c_int32, ctypes.c_int64,
+            _p, _p, _p, ctypes.c_int32,
+        ]
+        lib.bl_block_samples.restype = ctypes.c_int32
+        lib.bl_isa.restype = ctypes.c_char_p
+        lib._bitlogic_typed = True
+    return lib
+
+
+class NativeNet:
+    """A :class:`PackedProgram` bound to the compiled engine.
+
+    Keeps references to every array the C struct points into, so they live
+    as long as the struct does.
+    """
+
+    def __init__(self, lib: ctypes.CDLL, program: PackedProgram) -> None:
+        self.lib = lib
+        self.program = program
+        net = program.netlist
+        enc = net.encoding
+        self._struct = _BlNet(
+            num_inputs=net.num_inputs,
+            num_layers=len(net.layers),
+            num_classes=net.num_classes,
+            group_size=net.group_size,
+            max_width=program.max_width,
+            num_features=enc.num_features if enc is not None else 0,
+            tau=float(np.float32(net.tau)),
+            thresholds=program.thresholds.ctypes.data,
+            bit_feature=program.bit_feature.ctypes.data,
+            rank=program.ranks.ctypes.data,
+            width=program.widths.ctypes.data,
+            idx_off=program.idx_off.ctypes.data,
+            idx=program.idx.ctypes.data,
+            lut_off=program.lut_off.ctypes.data,
+            tt=program.tt.ctypes.data,
+            run_off=program.run_off.ctypes.data,
+            runs=program.runs.ctypes.data,
+        )
+
+    def run(
+        self,
+        x: np.ndarray,
+        kind: int,
+        num_threads: int,
+        *,
+        counts: bool = False,
+        scores: bool = False,
+        pred: bool = False,
+    ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+        """Evaluate a C-contiguous batch, producing only the outputs asked for.
+
+        Args:
+            x: uint8 or float32 ``(batch, columns)``, C-contiguous.
+            kind: one of ``X_U8_BITS``, ``X_F32_BITS``, ``X_F32_FEATURES``.
+            num_threads: OpenMP threads (<= 0: all).
+            counts, scores, pred: which outputs to compute.
+
+        Returns:
+            ``(counts int32 (batch, k), scores float32 (batch, k), pred int64
+            (batch,))``, each ``None`` unless asked for.
+
+        Raises:
+            ValueError: a bit input holds a value other than 0/1 (named with
+                its position).
+        """
+        batch, k = x.shape[0], self.program.netlist.num_classes
+        out_counts = np.empty((batch, k), dtype=np.int32) if counts else None
+        out_scores = np.empty((batch, k), dtype=np.float32) if scores else None
+        out_pred = np.empty(batch, dtype=np.int64) if pred else None
+        bad = self.lib.bl_run(
+            ctypes.byref(self._struct),
+            x.ctypes.data,
+            kind,
+            batch,
+            *(a.ctypes.data if a is not None else None for a in (out_counts, out_scores, out_pred)),
+            num_threads,
+        )
+        if bad == -2:
+            raise MemoryError("packed engine could not allocate its per-thread buffers")
+        if bad >= 0:
+            row, col = divmod(int(bad), x.shape[1])
+            raise ValueError(
+                "x must be binary (0/1) for a netlist without input encoding; "
+                f"got {x[row, col]!r} at [{row}, {col}]"
+            )
+        return out_counts, out_scores, out_pred

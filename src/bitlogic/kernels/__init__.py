@@ -1,0 +1,35 @@
+"""Fused CPU training kernels for LUT layers (plain C + OpenMP via ``bitlogic._native``).
+
+:class:`~bitlogic.layers.LogicDense` uses them automatically when they apply
+(see :mod:`bitlogic.kernels.dispatch`); the functions below are the same
+kernels as plain differentiable functions, each equal to a pure-PyTorch
+reference.
+
+Example:
+    >>> import torch
+    >>> from bitlogic.kernels import available, fixed_routing, fused_fold
+    >>> idx = torch.tensor([[0, 1], [2, 0]])          # (rank=2, out=2)
+    >>> table = torch.rand(2, 4, requires_grad=True)  # (out, 2**rank)
+    >>> y = fused_fold(torch.rand(5, 3), table, fixed_routing(idx, 3)) if available() else None
+"""
+
+from .dispatch import dense_forward
+from .fold import fused_fold
+from .lookup import fused_lookup
+from .routing import Routing, candidate_routing, fixed_routing
+from .switch import available, kernels_enabled, use_kernels
+
+__all__ = [
+    # switches
+    "available",
+    "kernels_enabled",
+    "use_kernels",
+    # layers
+    "dense_forward",
+    "fused_fold",
+    "fused_lookup",
+    # routing
+    "Routing",
+    "fixed_routing",
+    "candidate_routing",
+]

@@ -1,0 +1,60 @@
+"""Shared tolerances, strategies and helpers for the kernel-vs-reference tests."""
+
+from __future__ import annotations
+
+import torch
+from hypothesis import strategies as st
+
+# float32 kernels against float32 references: the forward folds round like the
+# reference, the backward sums in a different order and uses FMAs.
+ATOL = 2e-5
+RTOL = 1e-4
+
+RANKS = (2, 4, 6)
+MODES = ("soft", "hard", "gumbel_soft", "gumbel_hard")
+
+# Batches include 1 and sizes that are not multiples of the 16-sample vectors.
+batches = st.sampled_from([1, 3, 16, 17, 31, 64, 70])
+widths = st.integers(min_value=1, max_value=40)
+seeds = st.integers(min_value=0, max_value=2**31 - 1)
+
+
+def assert_close(actual: torch.Tensor, expected: torch.Tensor, what: str) -> None:
+    """Compare with the suite's tolerances, naming the quantity on failure."""
+    torch.testing.assert_close(actual, expected, atol=ATOL, rtol=RTOL,
+                               msg=lambda m: f"{what}: {m}")
+
+
+def random_indices(in_dim: int, rank: int, out_dim: int, gen: torch.Generator) -> torch.Tensor:
+    """``(rank, out_dim)`` int64 drawn with replacement, so repeated inputs are covered."""
+    return torch.randint(0, in_dim, (rank, out_dim), generator=gen)
+
+
+def grads_of(out: torch.Tensor, inputs: list[torch.Tensor], gen: torch.Generator):
+    """Gradients of ``<out, g>`` for a random ``g`` drawn from ``gen``."""
+    g = torch.randn(out.shape, generator=gen)
+    return torch.autograd.grad(out, inputs, g)
+
+
+def leaf(t: torch.Tensor) -> torch.Tensor:
+    """A fresh leaf copy that requires grad (kernel and reference get separate leaves)."""
+    return t.detach().clone().requires_grad_(True)
+
+
+def compare_paths(kernel_fn, reference_fn, tensors: list[torch.Tensor], names: list[str],
+                  gen_seed: int) -> None:
+    """Run both functions on separate leaf copies; compare outputs and all gradients.
+
+    Args:
+        kernel_fn, reference_fn: map the list of leaves to an output tensor.
+        tensors: inputs; each is copied to a leaf for each path.
+        names: names of the inputs, for messages.
+        gen_seed: seed of the output cotangent.
+    """
+    k_in, r_in = [leaf(t) for t in tensors], [leaf(t) for t in tensors]
+    k_out, r_out = kernel_fn(*k_in), reference_fn(*r_in)
+    assert_close(k_out, r_out, "output")
+    k_grads = grads_of(k_out, k_in, torch.Generator().manual_seed(gen_seed))
+    r_grads = grads_of(r_out, r_in, torch.Generator().manual_seed(gen_seed))
+    for name, kg, rg in zip(names, k_grads, r_grads, strict=True):
+        assert_close(kg, rg, f"grad of {name}")

@@ -1,0 +1,173 @@
+"""LogicDense takes the fused path exactly when it applies, and the path is invisible."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from kernel_checks import MODES, assert_close
+
+from bitlogic.kernels import dispatch, use_kernels
+from bitlogic.layers import GroupSum, LogicDense
+from bitlogic.parametrizations import LightLUT, list_parametrizations
+
+TRAINED = ("light", "warp", "linear", "dwn", "difflogic")
+
+
+@pytest.fixture
+def fused_calls(monkeypatch):
+    """Counts the layers that went through the kernels."""
+    calls = []
+    original = dispatch.lut_forward
+
+    def spy(*args, **kwargs):
+        calls.append(type(args[0]).__name__)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(dispatch, "lut_forward", spy)
+    return calls
+
+
+def _run(model, x, seed, kernels):
+    """Forward + backward under a seed; returns the output and every gradient."""
+    model.zero_grad()
+    x = x.detach().clone().requires_grad_(True)
+    with use_kernels(kernels):
+        torch.manual_seed(seed)
+        out = model(x)
+        (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum().backward()
+    grads = {name: p.grad.clone() for name, p in model.named_parameters()}
+    return out.detach(), x.grad, grads
+
+
+def _assert_same(model, x, seed=0):
+    out_k, dx_k, grads_k = _run(model, x, seed, True)
+    out_r, dx_r, grads_r = _run(model, x, seed, False)
+    assert_close(out_k, out_r, "output")
+    assert_close(dx_k, dx_r, "grad of x")
+    for name in grads_r:
+        assert_close(grads_k[name], grads_r[name], f"grad of {name}")
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", TRAINED)
+def test_fused_layer_matches_reference(name, mode, fused_calls):
+    torch.manual_seed(0)
+    rank = 2 if name == "difflogic" else 4
+    layer = LogicDense(30, 21, parametrization=name, lut_rank=rank, forward_sampling=mode,
+                       temperature=0.7)
+    _assert_same(layer, torch.rand(19, 30))
+    assert len(fused_calls) == 1
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", ["light", "dwn", "warp"])
+def test_fused_learnable_candidates_match_reference(name, mode, fused_calls):
+    torch.manual_seed(1)
+    layer = LogicDense(40, 17, parametrization=name, lut_rank=2, connections="learnable",
+                       num_candidates=6, connection_temperature=0.5, connection_sampling=mode)
+    _assert_same(layer, torch.rand(23, 40))
+    assert len(fused_calls) == 1
+
+
+@pytest.mark.parametrize("name", TRAINED)
+def test_stacked_layers_with_residual_init_match_reference(name, fused_calls):
+    # Outputs travel between fused layers as transposed views; GroupSum and
+    # autograd see ordinary (batch, out) tensors.
+    torch.manual_seed(2)
+    rank = 2 if name == "difflogic" else 6
+    model = torch.nn.Sequential(
+        LogicDense(50, 60, parametrization=name, lut_rank=rank, weight_init="residual"),
+        LogicDense(60, 40, parametrization=name, lut_rank=rank),
+        GroupSum(4, tau=2.0),
+    )
+    _assert_same(model, (torch.rand(33, 50) > 0.5).float())
+    assert len(fused_calls) == 2
+
+
+@pytest.mark.parametrize("name", list_parametrizations())
+def test_eval_lookup_is_fused_for_every_parametrization(name, fused_calls):
+    torch.manual_seed(3)
+    rank = 2 if name == "difflogic" else 4
+    layer = LogicDense(16, 12, parametrization=name, lut_rank=rank,
+                       connections="learnable", num_candidates=3).eval()
+    x = (torch.rand(37, 16) > 0.5).float()
+    with torch.no_grad():
+        fused = layer(x)
+        with use_kernels(False):
+            reference = layer(x)
+    assert torch.equal(fused, reference)
+    assert fused_calls == [type(layer.parametrization).__name__]
+
+
+class _ShiftedLight(LightLUT):
+    """A subclass may change the math, so it keeps the reference path."""
+
+    def _forward_train(self, x, weight, contraction="n,bn->bn"):
+        return super()._forward_train(x, weight, contraction) * 0.5
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: LogicDense(8, 6, parametrization="polylut", lut_rank=2),
+        lambda: LogicDense(8, 6, parametrization="neurallut", lut_rank=2),
+        lambda: LogicDense(8, 6, parametrization=_ShiftedLight(2)),
+        lambda: LogicDense(8, 6, connections="learnable", num_candidates=-1),
+        lambda: LogicDense(80, 6, connections="learnable", num_candidates=65),
+    ],
+    ids=["polylut", "neurallut", "subclass", "all-inputs-learnable", "pool-of-65"],
+)
+def test_unsupported_training_layers_use_the_reference(make, fused_calls):
+    layer = make()
+    out = layer(torch.rand(5, layer.in_dim))
+    assert out.shape == (5, 6)
+    assert fused_calls == []
+
+
+def test_other_inputs_fall_through(fused_calls):
+    layer = LogicDense(8, 6)
+    layer(torch.rand(5, 8))
+    assert fused_calls == ["LightLUT"]
+    fused_calls.clear()
+    layer.double()(torch.rand(5, 8, dtype=torch.float64))
+    with use_kernels(False):
+        LogicDense(8, 6)(torch.rand(5, 8))
+    with pytest.raises(ValueError, match="in_dim=8"):
+        LogicDense(8, 6)(torch.rand(5, 9))
+    assert fused_calls == []
+
+
+def test_use_kernels_restores_the_previous_setting(fused_calls):
+    layer = LogicDense(8, 6)
+    with use_kernels(False):
+        with use_kernels(True):
+            layer(torch.rand(2, 8))
+        layer(torch.rand(2, 8))
+    layer(torch.rand(2, 8))
+    assert len(fused_calls) == 2
+
+
+@pytest.mark.without_kernels
+def test_without_the_library_layers_fall_back_with_one_warning():
+    script = (
+        "import warnings, torch\n"
+        "warnings.simplefilter('always')\n"
+        "from bitlogic import kernels\n"
+        "from bitlogic.layers import LogicDense\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    layer = LogicDense(10, 7, parametrization='warp', lut_rank=4)\n"
+        "    for _ in range(2):\n"
+        "        layer(torch.rand(3, 10)).sum().backward()\n"
+        "    assert not kernels.available()\n"
+        "assert layer.weight.grad is not None\n"
+        "print(sum('BITLOGIC_NO_NATIVE' in str(w.message) for w in caught))\n"
+    )
+    env = {**os.environ, "BITLOGIC_NO_NATIVE": "1"}
+    proc = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "1"
