@@ -13,6 +13,14 @@ Throughput is batch / median step time. The reference is the same model with
 ``bitlogic.kernels.use_kernels(False)``; ``--compile`` adds
 ``torch.compile(reference)``.
 
+On a machine shared with other jobs, OpenMP's default spin-waiting makes
+2-thread steps stall at every barrier (for PyTorch's operators and the
+kernels alike); ``--passive-wait`` runs every configuration with
+``OMP_WAIT_POLICY=PASSIVE``. ``--no-trim`` stops glibc from returning freed
+heap memory to the system between steps (``MALLOC_TRIM_THRESHOLD_``,
+``MALLOC_MMAP_THRESHOLD_``), which otherwise makes each step page-fault its
+activations back in.
+
 Usage:
     python benchmarks/train_step.py                      # everything, 1 and 2 threads
     python benchmarks/train_step.py --nets wide --threads 2 --params light dwn
@@ -128,8 +136,18 @@ def worker(cfg: dict) -> dict:
             "fused": cfg["path"] == "kernel" and kernels_enabled(), "compile_s": compile_s}
 
 
-def _spawn(cfg: dict) -> dict:
-    env = {**os.environ, "OMP_NUM_THREADS": str(cfg["threads"])}
+def _environment(args: argparse.Namespace) -> dict[str, str]:
+    """Environment variables the options ask every worker to run with."""
+    env = {}
+    if args.passive_wait:
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
+    if args.no_trim:
+        env["MALLOC_TRIM_THRESHOLD_"] = env["MALLOC_MMAP_THRESHOLD_"] = str(2**31)
+    return env
+
+
+def _spawn(cfg: dict, extra_env: dict[str, str]) -> dict:
+    env = {**os.environ, **extra_env, "OMP_NUM_THREADS": str(cfg["threads"])}
     proc = subprocess.run([sys.executable, __file__, "--worker", json.dumps(cfg)], env=env,
                           capture_output=True, text=True)
     if proc.returncode != 0:
@@ -201,6 +219,10 @@ def main() -> None:
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
     parser.add_argument("--compile", action="store_true", help="add torch.compile(reference)")
     parser.add_argument("--quick", action="store_true", help="fewer steps (smoke run)")
+    parser.add_argument("--passive-wait", action="store_true",
+                        help="OMP_WAIT_POLICY=PASSIVE (for machines shared with other jobs)")
+    parser.add_argument("--no-trim", action="store_true",
+                        help="keep freed heap memory mapped between steps (glibc)")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -208,6 +230,9 @@ def main() -> None:
         print(json.dumps(worker(json.loads(args.worker))))
         return
     machine = _machine()
+    extra_env = _environment(args)
+    if extra_env:
+        machine += "; " + ", ".join(f"{k}={v}" for k, v in extra_env.items())
     print(machine)
     paths = ["kernel", "reference"] + (["compiled"] if args.compile else [])
     rows = []
@@ -219,7 +244,7 @@ def main() -> None:
                 for path in paths:
                     cfg = {"net": net, "param": param, "threads": threads, "path": path,
                            "quick": args.quick}
-                    row = {**cfg, **_spawn(cfg)}
+                    row = {**cfg, **_spawn(cfg, extra_env)}
                     rows.append(row)
                     compiled = f"  (compile {row['compile_s']:.0f} s)" if row["compile_s"] else ""
                     print(f"{net:<10} {param:<9} r{row['rank']} t{threads} {path:<9} "

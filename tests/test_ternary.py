@@ -140,6 +140,8 @@ def test_bitlinear_python_bad_shapes():
         bitlinear_python(torch.randn(2, 10), T, torch.ones(6), torch.ones(3))
     with pytest.raises(ValueError, match="W must be 2-D"):
         bitlinear_python(torch.randn(2, 10), torch.zeros(10), torch.ones(6))
+    with pytest.raises(TypeError, match="gamma must be a torch.Tensor, got float"):
+        bitlinear_python(torch.randn(2, 10), T, 1.0)
 
 
 # ---------------------------------------------------------- decomposition ----

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from bitlogic.functional.bitlinear import greedy_ternary_decomposition
-from bitlogic.functional.bitlinear_int import rms_norm
+from bitlogic.functional.bitlinear_int import bitlinear_forward, rms_norm
 from bitlogic.layers.bitlinear import BitLinear
 from bitlogic.layers.multi_ternary_linear import MultiTernaryLinear
 from bitlogic.layers.packed_bitlinear import PackedBitLinear
@@ -87,9 +87,19 @@ def test_bitlinear_bad_arguments(kwargs, error, match):
         BitLinear(**args)
 
 
-def test_bitlinear_forward_rejects_wrong_width():
+def test_bitlinear_forward_rejects_bad_input():
     with pytest.raises(ValueError, match=r"x must have shape \[\.\.\., 4\]"):
         BitLinear(4, 3)(torch.randn(2, 5))
+    with pytest.raises(ValueError, match="got a 0-dim tensor"):
+        BitLinear(4, 3)(torch.tensor(1.0))
+    with pytest.raises(TypeError, match="x must be a floating torch.Tensor"):
+        bitlinear_forward(torch.ones(2, 4, dtype=torch.int64), torch.randn(3, 4))
+    with pytest.raises(ValueError, match="weight must be 2-D"):
+        bitlinear_forward(torch.randn(2, 4), torch.randn(4))
+    with pytest.raises(ValueError, match=r"bias must have shape \(3,\)"):
+        bitlinear_forward(torch.randn(2, 4), torch.randn(3, 4), torch.randn(4))
+    with pytest.raises(ValueError, match=r"bits must be in \[2, 16\], got 20"):
+        bitlinear_forward(torch.randn(2, 4), torch.randn(3, 4), activation_bits=20)
 
 
 def test_from_linear_copies_parameters():
@@ -161,6 +171,10 @@ def test_packed_bad_arguments():
         PackedBitLinear(good, torch.ones(3), None, 10, backend="gpu")
     with pytest.raises(ValueError, match="num_threads must be None or an int >= 1"):
         PackedBitLinear(good, torch.ones(3), None, 10, num_threads=0)
+    with pytest.raises(TypeError, match="rms_norm must be a bool"):
+        PackedBitLinear(good, torch.ones(3), None, 10, rms_norm="yes")
+    with pytest.raises(ValueError, match="out_features must be an int >= 1, got 0"):
+        PackedBitLinear.empty(10, 0)
     with pytest.raises(ValueError, match=r"x must have shape \[\.\.\., 10\]"):
         PackedBitLinear(good, torch.ones(3), None, 10)(torch.randn(2, 11))
 
@@ -196,6 +210,8 @@ def test_multi_ternary_more_components_fit_better():
         MultiTernaryLinear(4, 4, k=0)
     with pytest.raises(TypeError, match="refit must be a bool"):
         MultiTernaryLinear(4, 4, refit=None)
+    with pytest.raises(TypeError, match="linear must be an nn.Linear, got ReLU"):
+        MultiTernaryLinear.from_linear(nn.ReLU())
 
 
 # ----------------------------------------------------------- quantize_model ----

@@ -67,6 +67,8 @@ def test_pack_and_unpack_reject_bad_input():
         pack_ternary(torch.tensor([[0.5, 1.0]]))
     with pytest.raises(ValueError, match="non-empty 2-D"):
         pack_ternary(torch.zeros(4))
+    with pytest.raises(TypeError, match="T must be a torch.Tensor, got list"):
+        pack_ternary([[1, 0]])
     with pytest.raises(ValueError, match="in_features must be a positive int"):
         packed_row_bytes(0)
     with pytest.raises(ValueError, match=r"packed must have shape \[out_features, 64\]"):
@@ -222,3 +224,10 @@ def test_packed_ternary_linear_bad_arguments():
         call(x, packed[:, :32], gamma, b, 10)
     with pytest.raises(ValueError, match="num_threads must be None or an int >= 1"):
         call(x, packed, gamma, b, 10, num_threads=0)
+
+
+@needs_native
+def test_native_backend_rejects_non_cpu_tensors():
+    x, T, gamma, b = random_problem(4, 10, 2, seed=0)
+    with pytest.raises(ValueError, match="CPU tensors only"):
+        tk.packed_ternary_linear(x.to("meta"), pack_ternary(T), gamma, b, 10, backend="native")

@@ -14,11 +14,8 @@ from bitlogic.netlist import InputEncoding, LogicNetlist, NetlistLayer, evaluate
 from bitlogic.netlist.reference import encode_inputs, predict_from_counts
 
 
-def small_netlist(**changes) -> LogicNetlist:
-    net = random_netlist(3, widths=[6, 4], ranks=[2, 4], num_classes=2, encoding=(3, 2))
-    for name, value in changes.items():
-        setattr(net, name, value)
-    return net
+def small_netlist() -> LogicNetlist:
+    return random_netlist(3, widths=[6, 4], ranks=[2, 4], num_classes=2, encoding=(3, 2))
 
 
 # -- validate() --------------------------------------------------------------------

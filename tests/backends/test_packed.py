@@ -18,21 +18,24 @@ from netlist_cases import (
 )
 
 from bitlogic.backends import PackedLogicNet
+from bitlogic.backends.packed_native import choose_block_words
 from bitlogic.backends.packed_numpy import pack_bits, unpack_bits
 from bitlogic.backends.packed_program import build_program, truth_table_bits
 from bitlogic.netlist import evaluate_netlist
 from bitlogic.netlist.reference import predict_from_counts
 
-ENGINES = ["native", "numpy"]
+ENGINES = ["native-512", "native-256", "numpy"]
 
 
 def make_engine(netlist, kind, **kwargs) -> PackedLogicNet:
-    return PackedLogicNet(netlist, use_native=kind == "native", **kwargs)
+    if kind == "numpy":
+        return PackedLogicNet(netlist, use_native=False, **kwargs)
+    return PackedLogicNet(netlist, use_native=True, block_samples=int(kind[7:]), **kwargs)
 
 
 @pytest.fixture(params=ENGINES)
 def engine_kind(request):
-    if request.param == "native":
+    if request.param.startswith("native"):
         request.getfixturevalue("native_engine")
     return request.param
 
@@ -56,13 +59,14 @@ def test_random_netlists_match_reference(engine_kind, netlist, seed):
         assert_matches_reference(netlist, random_inputs(netlist, batch, seed + batch), engine)
 
 
-@pytest.mark.parametrize("batch", [511, 512, 513, 1537, 4099])
-def test_block_boundaries(native_engine, batch):
-    # the kernel works in 512-sample blocks split over threads; the tail is padded
+@pytest.mark.parametrize("batch", [255, 256, 257, 511, 512, 513, 1537, 4099])
+@pytest.mark.parametrize("kind", ["native-512", "native-256"])
+def test_block_boundaries(native_engine, kind, batch):
+    # the kernel works in blocks of 512/256 samples split over threads; the tail is padded
     netlist = random_netlist(7, [300, 120, 60], [2, 6, 4], num_classes=6, num_inputs=130)
     x = random_inputs(netlist, batch, seed=batch)
     for threads in (1, 2, 3):
-        assert_matches_reference(netlist, x, make_engine(netlist, "native", num_threads=threads))
+        assert_matches_reference(netlist, x, make_engine(netlist, kind, num_threads=threads))
 
 
 def test_wide_encoded_net(engine_kind):
@@ -119,6 +123,13 @@ def test_torch_in_torch_out(engine_kind):
     np.testing.assert_array_equal(pred.numpy(), predict_from_counts(ref_counts))
 
 
+def test_torch_bfloat16_features(engine_kind):
+    netlist = random_netlist(4, [30, 12], [2, 6], num_classes=4, encoding=(5, 3))
+    x = torch.from_numpy(random_inputs(netlist, 50)).bfloat16()
+    counts = make_engine(netlist, engine_kind).counts(x)
+    np.testing.assert_array_equal(counts.numpy(), evaluate_netlist(netlist, x.float().numpy())[1])
+
+
 def test_torch_bool_bits(engine_kind):
     netlist = random_netlist(4, [30, 12], [2, 6], num_classes=4)
     x = random_inputs(netlist, 70)
@@ -159,10 +170,19 @@ def test_rejects_non_netlists():
 def test_backend_names(native_engine):
     netlist = random_netlist(0, [4], [2], num_classes=2)
     assert PackedLogicNet(netlist, use_native=True).backend.startswith("native-")
+    assert PackedLogicNet(netlist, block_samples=256).backend.endswith("-256")
     assert PackedLogicNet(netlist, use_native=False).backend == "numpy"
+    with pytest.raises(ValueError, match="block_samples"):
+        PackedLogicNet(netlist, block_samples=128)
 
 
 # -- the pieces of the packed layout -------------------------------------------------------
+
+
+def test_block_size_follows_l2():
+    assert choose_block_words(8000, 2 << 20) == 8  # 1 MiB of activations in a 2 MiB L2
+    assert choose_block_words(8000, 1 << 20) == 4
+    assert choose_block_words(16000, 2 << 20) == 4
 
 
 def test_pack_unpack_round_trip():

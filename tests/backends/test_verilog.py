@@ -13,8 +13,8 @@ from bitlogic.backends import PackedLogicNet, emit_verilog, synth_report
 from bitlogic.backends._template import TEMPLATES, render_template, template_slots
 from bitlogic.backends.lut_graph import lut_graph
 from bitlogic.backends.synth import parse_ltp, parse_stat
-from bitlogic.backends.verilog_luts import GATES_1, GATES_2
-from bitlogic.netlist import evaluate_netlist
+from bitlogic.backends.verilog_luts import COUNTER_FLAVOURS, GATES_1, GATES_2, popcount_table
+from bitlogic.netlist import LogicNetlist, NetlistLayer, evaluate_netlist
 from bitlogic.netlist.reference import encode_inputs, evaluate_layers
 
 SIMLIB = Path("/usr/share/yosys/simlib.v")
@@ -24,6 +24,7 @@ CASES = {
     "mixed-ranks": dict(widths=[30, 24, 12], ranks=[6, 1, 4], num_classes=4),
     "encoded-ranks-3-5": dict(widths=[20, 10], ranks=[3, 5], num_classes=10, encoding=(5, 3)),
     "one-class": dict(widths=[16, 7], ranks=[2, 6], num_classes=1, num_inputs=70),
+    "large-groups": dict(widths=[40, 150], ranks=[4, 2], num_classes=2, num_inputs=50),
 }
 
 
@@ -87,7 +88,8 @@ def test_ties_go_to_the_lower_class(iverilog, tmp_path):
 def test_cell_flavour_simulates_with_yosys_simlib(iverilog, tmp_path):
     if not SIMLIB.exists():
         pytest.skip(f"{SIMLIB} not found (comes with yosys)")
-    netlist = random_netlist(8, [20, 12], [6, 3], num_classes=3, num_inputs=30)
+    # groups of 40 make the compressor tree several counter levels deep
+    netlist = random_netlist(8, [20, 120], [6, 3], num_classes=3, num_inputs=30)
     emit_verilog(netlist, tmp_path)
     assert_passed(simulate(iverilog, tmp_path, "bitlogic_net_cells.v", [str(SIMLIB)]))
 
@@ -102,6 +104,11 @@ def test_synth_report_lut6(yosys, tmp_path):
     emit_verilog(netlist, tmp_path, pipeline=True)
     piped = synth_report(tmp_path)
     assert piped["ffs"] > 0 and piped["depth"] <= report["depth"]
+
+
+def test_synth_report_timeout(yosys):
+    with pytest.raises(RuntimeError, match="did not finish within 0.01 s"):
+        synth_report(random_netlist(3, [400, 200], [6, 6], num_classes=2), timeout=0.01)
 
 
 @pytest.mark.slow
@@ -140,6 +147,27 @@ def test_gate_tables_are_complete_and_correct(table, rank):
             values = {"a": address >> (rank - 1) & 1, "b": address & 1}
             python = expr.format(**values).replace("1'b", "0b")
             assert eval(python) & 1 == (code >> address) & 1, (code, expr, address)  # noqa: S307
+
+
+def test_popcount_tables():
+    assert popcount_table(3, 0) == 0b10010110  # parity
+    assert popcount_table(3, 1) == 0b11101000  # majority
+    assert popcount_table(6, 2) == sum(1 << a for a in range(64) if bin(a).count("1") >= 4)
+    assert sorted(COUNTER_FLAVOURS) == ["cells", "plain"]
+
+
+def test_repeated_inputs_fold():
+    # xor(a, a) is constant 0; and(a, a) is a; or(b, a, a, b) reads two signals
+    indices = np.array([[3, 3, 0, 0], [2, 2, 2, 2], [1, 3, 3, 1]], dtype=np.int32)
+    xor = [bin(a >> 2).count("1") % 2 for a in range(16)]  # xor of inputs 0 and 1
+    and4 = [int(a == 15) for a in range(16)]
+    or4 = [int(a != 0) for a in range(16)]
+    layer = NetlistLayer(indices, np.array([xor, and4, or4], dtype=np.uint8))
+    netlist = LogicNetlist(4, [layer], num_classes=3, tau=1.0)
+    luts = lut_graph(netlist).layers[0]
+    assert (luts[0].inputs, luts[0].table) == ((), 0)
+    assert (luts[1].inputs, luts[1].table) == ((2,), 0b10)
+    assert (luts[2].inputs, luts[2].table) == ((1, 3), 0b1110)
 
 
 def test_lut_graph_preserves_the_function():

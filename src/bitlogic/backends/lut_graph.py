@@ -61,9 +61,31 @@ def support(layer: NetlistLayer) -> np.ndarray:
     return depends
 
 
+def fold_repeated_inputs(layer: NetlistLayer) -> NetlistLayer:
+    """The same layer where a LUT reading one signal twice ignores the second read.
+
+    Where ``indices[n, k] == indices[n, j]`` (``j < k``) both address bits are
+    always equal, so entries whose bits differ are unreachable; copying the
+    reachable value over them makes input ``k`` a don't-care that
+    :func:`support` then drops.
+    """
+    rank, luts = layer.rank, layer.luts.copy()
+    addresses = np.arange(2**rank)
+    for k in range(1, rank):
+        bit_k = 1 << (rank - 1 - k)
+        for j in range(k):
+            rows = np.flatnonzero(layer.indices[:, j] == layer.indices[:, k])
+            if rows.size:
+                bit_j = 1 << (rank - 1 - j)
+                same = (addresses & ~bit_k) | np.where(addresses & bit_j, bit_k, 0)
+                luts[rows] = luts[rows][:, same]
+    return NetlistLayer(layer.indices, luts)
+
+
 def reduce_layer(layer: NetlistLayer) -> list[Lut]:
     """Every LUT of ``layer`` reduced to its support, in layer order."""
     rank = layer.rank
+    layer = fold_repeated_inputs(layer)
     depends = support(layer)
     pattern = depends @ (1 << np.arange(rank))  # one integer per support set
     reduced: list[Lut | None] = [None] * layer.n_out

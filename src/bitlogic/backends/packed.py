@@ -1,28 +1,38 @@
 """``PackedLogicNet``: bit-exact, bit-packed CPU inference of a frozen netlist.
 
-Design (measured on a 2-core Zen-4-class/Sapphire-Rapids VM; figures in
+Design, chosen by measurement on the 2-core AVX-512 development VM (figures in
 ``benchmarks/results/packed_inference.md``):
 
 * **Samples along words.** A signal of 512 samples is one 64-byte vector
-  (8 x uint64, one zmm with AVX-512); every LUT is evaluated once per vector
-  with whole-word bit operations. The batch is cut into 512-sample blocks, so
-  a layer's activations take ``width * 64`` bytes (8000 LUTs = 512 KiB) and
-  stay in L2 while the next layer gathers from them at random.
+  (8 x uint64, one zmm; GCC vector extensions, so AVX2 or scalar code where
+  AVX-512 is missing). Every LUT is evaluated once per vector. The batch is
+  cut into 512-sample blocks so a level of activations is ``width * 64``
+  bytes (8000 LUTs: 512 KiB) and stays in L2 while the next layer gathers
+  from it at random; when two levels would fill more than half of L2 a
+  256-sample build is used instead (at 16000 wide on a 2 MiB L2: 23% faster).
 * **A generic compiled kernel** (``csrc/packed*.c``), built once per machine
-  with ``-O3 -march=native -fopenmp`` and reused for every model: setup is a
-  NumPy layout pass (:mod:`bitlogic.backends.packed_program`), milliseconds
-  for a 48K-LUT net.
-* **Rank 1/2 LUTs sorted by function** at setup and evaluated in runs of one
-  fixed expression (one ``vpternlog``); ranks 3..6 by a Shannon mux tree
-  whose bottom two levels are a lookup among the 16 functions of the last two
-  inputs.
-* **GroupSum** by a bit-sliced carry-save counter over the group's vectors,
-  then one conversion of the count planes to integers per block.
-* **Threads**: OpenMP over blocks; the tail block is zero-padded and only its
-  valid samples are written, so any batch size is exact.
+  with ``-O3 -march=native -fopenmp`` and shared by every model; setup is a
+  NumPy layout pass (:mod:`bitlogic.backends.packed_program`), ~10-30 ms for
+  48K LUTs.
+* **Rank 1/2 LUTs sorted by function** (then by first input) at setup and
+  evaluated in runs of one fixed expression, one ``vpternlog`` per LUT, no
+  per-LUT branch or table. Such a layer is bound by L2 traffic (two operand
+  lines in, one line out), about 2 ns per 8000-wide layer and sample.
+* **Ranks 3..6 by Shannon mux trees** whose bottom depends on the rank:
+  constant masks for 3-4, a lookup among the 16 functions of the last two
+  inputs for 5-6 (rank 6: 3.8x faster than masks).
+* **GroupSum** by a Harley-Seal carry-save counter over each group's vectors
+  (two ``vpternlog`` per LUT output), then one conversion of the count
+  planes to integers per block; argmax vectorised across samples.
+* **Input** rows are read front to back with software prefetch (rows cross
+  4 KiB pages where the hardware prefetcher stops), turned into 64-bit masks
+  (``vptestmb``) and transposed 64x64 with vector shuffles.
+* **Threads**: OpenMP over blocks with per-thread buffers; the tail block is
+  zero-padded and only its valid samples are written, so any batch size is
+  exact.
 
 Without a C compiler the same algorithm runs vectorised in NumPy
-(:mod:`bitlogic.backends.packed_numpy`), bit-identical and slower.
+(:mod:`bitlogic.backends.packed_numpy`), bit-identical and much slower.
 """
 
 from __future__ import annotations
@@ -61,6 +71,9 @@ class PackedLogicNet:
         use_native: ``None`` picks the compiled kernel when it builds and the
             NumPy path otherwise; ``True`` requires the kernel; ``False``
             forces NumPy.
+        block_samples: samples per block of the compiled kernel, 512 or 256;
+            ``None`` takes 512 when two levels of activations fit in half the
+            L2 cache, else 256.
 
     Inputs ``x`` are ``(batch, netlist.input_width)``: float features when the
     netlist has an encoding, else bits (bool, or numbers that are exactly 0/1).
@@ -80,24 +93,32 @@ class PackedLogicNet:
         netlist_or_model: object,
         num_threads: int | None = None,
         use_native: bool | None = None,
+        block_samples: int | None = None,
     ) -> None:
-        netlist = _as_netlist(netlist_or_model)
         if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
             raise ValueError(f"num_threads must be a positive int or None, got {num_threads!r}")
-        self.netlist = netlist
+        if block_samples is not None and block_samples not in (512, 256):
+            raise ValueError(f"block_samples must be 512, 256 or None, got {block_samples!r}")
+        self.netlist = _as_netlist(netlist_or_model)
         self.num_threads = num_threads or default_num_threads()
-        self.program: PackedProgram = build_program(netlist)
+        self.program: PackedProgram = build_program(self.netlist)
         lib = packed_native.load_engine() if use_native is not False else None
         if use_native and lib is None:
             raise RuntimeError("the compiled packed engine is unavailable (see the warning above)")
-        self._native = packed_native.NativeNet(lib, self.program) if lib is not None else None
+        self._native = None
+        if lib is not None:
+            words = (block_samples or 0) // 64 or packed_native.choose_block_words(
+                self.program.max_width, packed_native.l2_cache_bytes()
+            )
+            self._native = packed_native.NativeNet(lib, self.program, words)
 
     @property
     def backend(self) -> str:
-        """``"native-<isa>"`` (e.g. ``native-avx512``) or ``"numpy"``."""
+        """``"native-<isa>-<samples per block>"`` (e.g. ``native-avx512-512``) or ``"numpy"``."""
         if self._native is None:
             return "numpy"
-        return "native-" + self._native.lib.bl_isa().decode()
+        isa = self._native.lib.bl_isa().decode()
+        return f"native-{isa}-{64 * self._native.block_words}"
 
     def __call__(self, x: object) -> object:
         """Class scores ``float32(counts) / float32(tau)``, shape ``(batch, num_classes)``."""
@@ -155,7 +176,10 @@ def _as_netlist(obj: object) -> LogicNetlist:
 
 def _to_numpy(x: object) -> np.ndarray:
     if _is_tensor(x):
-        return x.detach().cpu().numpy()  # type: ignore[attr-defined]
+        x = x.detach().cpu()  # type: ignore[attr-defined]
+        if x.dtype == _torch().bfloat16:  # NumPy has no bfloat16; float32 holds it exactly
+            x = x.float()
+        return x.numpy()
     return np.asarray(x)
 
 

@@ -105,7 +105,8 @@ def synth_report(
         every cell type's count, and yosys's wall time.
 
     Raises:
-        RuntimeError: yosys is not installed or failed (its output included).
+        RuntimeError: yosys is not installed, failed (its output included) or
+            ran past ``timeout``.
     """
     yosys = shutil.which("yosys")
     if yosys is None:
@@ -119,9 +120,13 @@ def synth_report(
             shutil.copy(Path(netlist_or_dir) / DESIGN_FILES["cells"], work)
         (work / SCRIPT_FILE).write_text(script)
         start = time.perf_counter()
-        proc = subprocess.run(
-            [yosys, "-q", SCRIPT_FILE], cwd=work, capture_output=True, text=True, timeout=timeout
-        )
+        try:
+            proc = subprocess.run(
+                [yosys, "-q", SCRIPT_FILE], cwd=work, capture_output=True, text=True,
+                timeout=timeout,
+            )
+        except subprocess.TimeoutExpired:
+            raise RuntimeError(f"yosys did not finish within {timeout} s") from None
         seconds = time.perf_counter() - start
         if proc.returncode != 0:
             raise RuntimeError(f"yosys failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")

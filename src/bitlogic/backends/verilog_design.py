@@ -16,8 +16,8 @@ Ports (see the generated header comment):
 Every LUT output is a scalar wire (Icarus slows to a crawl on bit-selects of
 wide vectors), LUTs are reduced to the inputs they depend on and dead LUTs
 are dropped (:mod:`bitlogic.backends.lut_graph`), so the design is
-``verilator --lint-only -Wall`` clean. GroupSum is a balanced adder tree per
-class and the argmax a tournament whose left (lower) side wins ties.
+``verilator --lint-only -Wall`` clean. GroupSum and the argmax are in
+:mod:`bitlogic.backends.verilog_groupsum`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from pathlib import Path
 
 from bitlogic.backends._template import render_template
 from bitlogic.backends.lut_graph import LutGraph, lut_graph
+from bitlogic.backends.verilog_groupsum import group_sum
 from bitlogic.backends.verilog_luts import LUT_FLAVOURS
 from bitlogic.netlist.ir import LogicNetlist
 
@@ -48,9 +49,10 @@ def render_verilog(netlist: LogicNetlist, flavour: str = "plain", pipeline: bool
     ``plain`` is one flat module. ``cells`` splits it into
     ``bitlogic_net_layers`` and ``bitlogic_net_groupsum`` under the top
     ``bitlogic_net`` so yosys maps each alone: flattened together, abc ran for
-    over 5 minutes on a 5 x 500 rank-4 net that maps in 10 s split. The split
-    is not used for simulation: the wide vector between the modules makes
-    Icarus re-evaluate every bit-select on each change (3x slower).
+    over 5 minutes on a 5 x 500 rank-4 net; split, a 5 x 1500 one maps in
+    30 s. The split is not used for simulation: the wide vector between the
+    modules makes Icarus re-evaluate every bit-select on each change (97 s
+    instead of 22 s for 1000 vectors of the 5 x 1500 net).
 
     Args:
         netlist: the network.
@@ -74,7 +76,7 @@ def render_verilog(netlist: LogicNetlist, flavour: str = "plain", pipeline: bool
             "bitlogic_net.v.tmpl",
             ports=_ports(netlist, graph, pipeline, sw, pw),
             layers_body=_indent(layers_body),
-            groupsum_body=_indent(_group_sum(netlist, outputs, sw, pw)),
+            groupsum_body=_indent(group_sum(netlist, outputs, flavour, pw)),
             **slots,
         )
     layers_body.append(f"assign y = {{{', '.join(reversed(outputs))}}};")
@@ -87,7 +89,7 @@ def render_verilog(netlist: LogicNetlist, flavour: str = "plain", pipeline: bool
         scores_msb=netlist.num_classes * sw - 1,
         pred_msb=pw - 1,
         groupsum_body=_indent(
-            scalars + _group_sum(netlist, [f"y_{n}" for n in range(width)], sw, pw)
+            scalars + group_sum(netlist, [f"y_{n}" for n in range(width)], flavour, pw)
         ),
         ports=_ports(netlist, None, pipeline, sw, pw),
         layers_connections=".clk(clk), .x(x), .y(y)" if pipeline else ".x(x), .y(y)",
@@ -135,80 +137,6 @@ def _registers(graph: LutGraph) -> list[str]:
         lines += [f"    q{layer}_{n} <= l{layer}_{n};" for n in luts]
         lines.append("end")
     return lines
-
-
-def _group_sum(netlist: LogicNetlist, leaves: list[str], sw: int, pw: int) -> list[str]:
-    """Adder tree per class over the last layer's signals ``leaves``, then the argmax."""
-    g = netlist.group_size
-    lines, roots = [], []
-    for c in range(netlist.num_classes):
-        root, tree = _adder_tree(f"gs{c}", leaves[c * g : (c + 1) * g])
-        lines += tree
-        roots.append(root)
-    lines.append(f"assign scores = {{{', '.join(reversed(roots))}}};")
-    return lines + _argmax(roots, sw, pw)
-
-
-def _adder_tree(prefix: str, leaves: list[str]) -> tuple[str, list[str]]:
-    """Balanced tree of adders counting the ones among 1-bit ``leaves``.
-
-    Every node is exactly as wide as its largest possible value needs, and
-    operands are zero-extended explicitly, so the tree is width-clean.
-
-    Returns:
-        ``(root wire name, declaration lines)``.
-    """
-    nodes = [(name, 1, 1) for name in leaves]  # (name, width, max value)
-    lines: list[str] = []
-    level = 0
-    while len(nodes) > 1:
-        merged = []
-        for i in range(0, len(nodes) - 1, 2):
-            (a, wa, ma), (b, wb, mb) = nodes[i], nodes[i + 1]
-            top = ma + mb
-            w = top.bit_length()
-            name = f"{prefix}_{level}_{i // 2}"
-            lines.append(f"wire [{w - 1}:0] {name} = {_zext(a, wa, w)} + {_zext(b, wb, w)};")
-            merged.append((name, w, top))
-        if len(nodes) % 2:
-            merged.append(nodes[-1])
-        nodes = merged
-        level += 1
-    root = f"{prefix}_count"
-    lines.append(f"wire [{nodes[0][1] - 1}:0] {root} = {nodes[0][0]};")
-    return root, lines
-
-
-def _zext(name: str, width: int, to: int) -> str:
-    return name if width == to else f"{{{{{to - width}{{1'b0}}}}, {name}}}"
-
-
-def _argmax(roots: list[str], sw: int, pw: int) -> list[str]:
-    """Tournament over (count, index); on equal counts the left, lower index wins."""
-    if len(roots) == 1:
-        return ["assign pred = 1'b0;"]
-    nodes = [(root, f"{pw}'d{c}") for c, root in enumerate(roots)]
-    lines: list[str] = []
-    level = 0
-    while len(nodes) > 1:
-        merged = []
-        for i in range(0, len(nodes) - 1, 2):
-            (ls, li), (rs, ri) = nodes[i], nodes[i + 1]
-            name = f"am{level}_{i // 2}"
-            lines += [
-                f"wire {name}_right = {rs} > {ls};",
-                f"wire [{sw - 1}:0] {name}_count = {name}_right ? {rs} : {ls};",
-                f"wire [{pw - 1}:0] {name}_class = {name}_right ? {ri} : {li};",
-            ]
-            merged.append((f"{name}_count", f"{name}_class"))
-        if len(nodes) % 2:
-            merged.append(nodes[-1])
-        nodes = merged
-        level += 1
-    count, cls = nodes[0]
-    # the winning count itself is not an output; tell the linter that is intended
-    lines.append(f"wire unused_best = ^{count};")
-    return [*lines, f"assign pred = {cls};"]
 
 
 def _valid_chain(latency: int) -> list[str]:

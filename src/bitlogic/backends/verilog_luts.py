@@ -97,3 +97,33 @@ LUT_FLAVOURS: dict[str, Callable[[str, Lut, list[str]], list[str]]] = {
     "plain": plain_lut,
     "cells": cell_lut,
 }
+
+
+def popcount_table(inputs: int, bit: int) -> int:
+    """Truth table of bit ``bit`` of the number of ones among ``inputs`` bits."""
+    return sum(1 << a for a in range(2**inputs) if (bin(a).count("1") >> bit) & 1)
+
+
+def plain_counter(name: str, args: list[str], width: int) -> list[str]:
+    """``wire [width-1:0] name``: the number of ones among ``args`` modulo ``2**width``,
+    as a width-clean sum."""
+    pad = "" if width == 1 else f"{width - 1}'b0, "
+    terms = [f"{{{pad}{a}}}" if pad else a for a in args]
+    return [f"wire [{width - 1}:0] {name} = {' + '.join(terms)};"]
+
+
+def cell_counter(name: str, args: list[str], width: int) -> list[str]:
+    """The same counter as one yosys ``$lut`` cell per output bit."""
+    k = len(args)
+    lines = [f"wire [{width - 1}:0] {name};"]
+    for bit in range(width):
+        table = f"{2**k}'b{popcount_table(k, bit):0{2**k}b}"
+        lines.append(f"\\$lut #(.WIDTH({k}), .LUT({table})) u_{name}_{bit} "
+                     f"(.A({concat(args)}), .Y({name}[{bit}]));")
+    return lines
+
+
+COUNTER_FLAVOURS: dict[str, Callable[[str, list[str], int], list[str]]] = {
+    "plain": plain_counter,
+    "cells": cell_counter,
+}

@@ -1,14 +1,13 @@
 /* Driver of the packed engine: batch tiling, threads, GroupSum, argmax.
  *
  * The batch is cut into blocks of BL_BLOCK samples; each OpenMP thread owns
- * two activation buffers of max_width vectors (64 B each) and runs a block
- * through every layer, so a layer's inputs stay in that core's L2 (8000
- * signals = 512 KiB). GroupSum counts ones per class with a carry-save
+ * two activation buffers of max_width vectors and runs a block through every
+ * layer, so a layer's inputs stay in that core's L2 (8000 signals of 512
+ * samples = 512 KiB). GroupSum counts ones per class with a carry-save
  * (bit-sliced) accumulator over the group's vectors -- about two vpternlog
  * per LUT output -- and only then turns the count planes into integers per
  * sample.
  */
-#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,8 +162,8 @@ static void group_sum(const bl_net *net, const bl_vec *last, int64_t row0, int n
 /* Evaluate `batch` rows of x. Any of counts/scores/pred may be NULL.
  * Returns -1, or the smallest flat index of x holding a non-binary value
  * (bit kinds only), in which case the outputs are unspecified. */
-int64_t bl_run(const bl_net *net, const void *x, int32_t kind, int64_t batch, int32_t *counts,
-               float *scores, int64_t *pred, int32_t num_threads)
+int64_t BL_NAME(bl_run)(const bl_net *net, const void *x, int32_t kind, int64_t batch,
+                        int32_t *counts, float *scores, int64_t *pred, int32_t num_threads)
 {
     const int64_t nblocks = (batch + BL_BLOCK - 1) / BL_BLOCK;
     const size_t act_bytes = sizeof(bl_vec) * (size_t)net->max_width;
@@ -191,11 +190,11 @@ int64_t bl_run(const bl_net *net, const void *x, int32_t kind, int64_t batch, in
                 continue;
             int64_t row0 = blk * BL_BLOCK;
             int ns = (int)(batch - row0 < BL_BLOCK ? batch - row0 : BL_BLOCK);
-            int64_t bad = bl_pack_block(net, x, kind, row0, ns, rows, a);
+            int64_t bad = BL_NAME(bl_pack_block)(net, x, kind, row0, ns, rows, a);
             first_bad = bad < first_bad ? bad : first_bad;
             bl_vec *in = a, *out = b;
             for (int32_t l = 0; l < net->num_layers; l++) {
-                bl_eval_layer(net, l, in, out);
+                BL_NAME(bl_eval_layer)(net, l, in, out);
                 bl_vec *t = in;
                 in = out;
                 out = t;
@@ -213,8 +212,9 @@ int64_t bl_run(const bl_net *net, const void *x, int32_t kind, int64_t batch, in
 }
 
 /* Samples per block vector, for Python's information. */
-int32_t bl_block_samples(void) { return BL_BLOCK; }
+int32_t BL_NAME(bl_block_samples)(void) { return BL_BLOCK; }
 
+#if BL_WORDS == 8
 /* The widest vector instruction set this build uses. */
 const char *bl_isa(void)
 {
@@ -226,3 +226,4 @@ const char *bl_isa(void)
     return "scalar";
 #endif
 }
+#endif

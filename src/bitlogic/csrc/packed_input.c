@@ -11,6 +11,10 @@
 
 #include "packed.h"
 
+#ifndef BL_PREFETCH_ROWS
+#define BL_PREFETCH_ROWS 8
+#endif
+
 #if defined(__AVX512BW__) && defined(__AVX512F__)
 #include <immintrin.h>
 #define BL_HAVE_AVX512 1
@@ -120,8 +124,8 @@ static inline uint64_t row_thermometer(const bl_net *net, const float *row, int6
     return m;
 }
 
-int64_t bl_pack_block(const bl_net *net, const void *x, int32_t kind, int64_t row0,
-                      int64_t nrows, uint64_t *rows, bl_vec *act)
+int64_t BL_NAME(bl_pack_block)(const bl_net *net, const void *x, int32_t kind, int64_t row0,
+                               int64_t nrows, uint64_t *rows, bl_vec *act)
 {
     const int64_t n_in = net->num_inputs;
     const int64_t row_len = kind == BL_X_F32_FEATURES ? net->num_features : n_in;
@@ -134,9 +138,17 @@ int64_t bl_pack_block(const bl_net *net, const void *x, int32_t kind, int64_t ro
         ns = ns < 0 ? 0 : (ns > 64 ? 64 : ns);
         /* Row-major pass: each sample's row is read once, front to back, which
          * the prefetcher follows; rows[c * 64 + s] collects chunk c of sample s. */
-        memset(rows, 0, sizeof(uint64_t) * 64 * chunks); /* padded samples stay zero */
+        const size_t elem = kind == BL_X_U8_BITS ? 1 : 4;
+        const size_t row_bytes = (size_t)row_len * elem;
         for (int64_t s = 0; s < ns; s++) {
             int64_t at = (s0 + s) * row_len;
+            /* Rows cross 4 KiB pages every few samples, where the hardware
+             * prefetcher stops; fetch a few rows of this block ahead by hand. */
+            if (64 * w + s + BL_PREFETCH_ROWS < nrows) {
+                const char *ahead = (const char *)x + (size_t)(at + BL_PREFETCH_ROWS * row_len) * elem;
+                for (size_t off = 0; off < row_bytes; off += 64)
+                    __builtin_prefetch(ahead + off);
+            }
             for (int64_t c = 0; c < chunks; c++) {
                 int64_t i0 = 64 * c;
                 int len = (int)(n_in - i0 < 64 ? n_in - i0 : 64);
@@ -155,6 +167,8 @@ int64_t bl_pack_block(const bl_net *net, const void *x, int32_t kind, int64_t ro
         }
         for (int64_t c = 0; c < chunks; c++) {
             int len = (int)(n_in - 64 * c < 64 ? n_in - 64 * c : 64);
+            for (int64_t s = ns; s < 64; s++) /* padding samples of the tail block are zero */
+                rows[c * 64 + s] = 0;
             transpose64(rows + 64 * c);
             for (int i = 0; i < len; i++)
                 act[64 * c + i][w] = rows[64 * c + i];

@@ -3,11 +3,12 @@
  * Rank 1 and 2 layers arrive sorted into runs of LUTs that compute the same
  * function, so each run is a tight loop over one fixed bit expression (a
  * single vpternlog with AVX-512) with no per-LUT branch or table lookup.
- * Ranks 3..6 use a Shannon expansion: all 16 functions of the last two
- * inputs are formed once per LUT, the truth table picks 2**(rank-2) of them
- * (a nibble each) and a mux tree over inputs rank-3 .. 0 finishes the job.
- * That replaces the bottom two mux levels (3 * 2**(rank-2) operations) by
- * 16 fixed ones, which halves the work for rank 6.
+ * Ranks 3..6 use a Shannon expansion (mux trees, one vpternlog per mux)
+ * whose bottom is chosen by measurement (single thread, 4000-wide layers,
+ * ns per sample per layer pair): ranks 3-4 take constant masks at the bottom
+ * level (rank 4: 232 vs 306 for the 16-function form), ranks 5-6 look the
+ * bottom two levels up among the 16 functions of the last two inputs
+ * (rank 6: 235 vs 893 for masks, which spill 32 vectors).
  */
 #include <stdint.h>
 
@@ -34,6 +35,7 @@
     X(15, ~ZERO)
 
 #define ZERO ((bl_vec){0})
+#define MASKS_MAX_RANK 4
 
 /* lo where s is 0, hi where s is 1; one vpternlog. */
 static inline bl_vec mux(bl_vec s, bl_vec lo, bl_vec hi) { return lo ^ (s & (lo ^ hi)); }
@@ -76,10 +78,41 @@ static inline void all16(bl_vec a, bl_vec b, bl_vec f[16])
 #undef BL_SET
 }
 
-/* Rank R in 3..6; R is a constant in each caller so the loops unroll. */
+/* Broadcast a scalar word to every lane. */
+static inline bl_vec splat(uint64_t w) { return (bl_vec){0} + w; }
+
+/* Ranks 3..4: the bottom mux level over the last input takes its constant
+ * operands as all-zeros/all-ones masks, lo ^ (x & (lo ^ hi)); a mux tree over
+ * the other inputs follows. R is a constant in each caller so loops unroll. */
 static inline __attribute__((always_inline)) void
-eval_shannon(const int R, int32_t n, const int32_t *ix, const uint64_t *tt, const bl_vec *in,
-             bl_vec *out)
+eval_shannon_masks(const int R, int32_t n, const int32_t *ix, const uint64_t *tt,
+                   const bl_vec *in, bl_vec *out)
+{
+    bl_vec g[1 << (MASKS_MAX_RANK - 1)];
+    for (int32_t p = 0; p < n; p++) {
+        const int32_t *q = ix + (int64_t)p * R;
+        uint64_t t = tt[p];
+        bl_vec x = in[q[R - 1]];
+        for (int m = 0; m < (1 << (R - 1)); m++) {
+            uint64_t lo = (t >> (2 * m)) & 1, hi = (t >> (2 * m + 1)) & 1;
+            g[m] = splat(-lo) ^ (x & splat(-(lo ^ hi)));
+        }
+        for (int j = R - 2, live = 1 << (R - 1); j >= 0; j--) {
+            bl_vec s = in[q[j]];
+            live >>= 1;
+            for (int m = 0; m < live; m++)
+                g[m] = mux(s, g[2 * m], g[2 * m + 1]);
+        }
+        out[p] = g[0];
+    }
+}
+
+/* Ranks 5..6: all 16 functions of the last two inputs are formed once per
+ * LUT and each 4-entry slice of the truth table picks one (a nibble), which
+ * replaces the two bottom mux levels; a mux tree over the rest follows. */
+static inline __attribute__((always_inline)) void
+eval_shannon_f16(const int R, int32_t n, const int32_t *ix, const uint64_t *tt, const bl_vec *in,
+                 bl_vec *out)
 {
     bl_vec f[16], g[16];
     for (int32_t p = 0; p < n; p++) {
@@ -98,7 +131,7 @@ eval_shannon(const int R, int32_t n, const int32_t *ix, const uint64_t *tt, cons
     }
 }
 
-void bl_eval_layer(const bl_net *net, int32_t l, const bl_vec *in, bl_vec *out)
+void BL_NAME(bl_eval_layer)(const bl_net *net, int32_t l, const bl_vec *in, bl_vec *out)
 {
     const int32_t rank = net->rank[l], n = net->width[l];
     const int32_t *ix = net->idx + net->idx_off[l];
@@ -115,9 +148,9 @@ void bl_eval_layer(const bl_net *net, int32_t l, const bl_vec *in, bl_vec *out)
         return;
     }
     switch (rank) {
-    case 3: eval_shannon(3, n, ix, tt, in, out); break;
-    case 4: eval_shannon(4, n, ix, tt, in, out); break;
-    case 5: eval_shannon(5, n, ix, tt, in, out); break;
-    default: eval_shannon(6, n, ix, tt, in, out); break;
+    case 3: eval_shannon_masks(3, n, ix, tt, in, out); break;
+    case 4: eval_shannon_masks(4, n, ix, tt, in, out); break;
+    case 5: eval_shannon_f16(5, n, ix, tt, in, out); break;
+    default: eval_shannon_f16(6, n, ix, tt, in, out); break;
     }
 }

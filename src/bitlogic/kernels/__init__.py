@@ -7,10 +7,11 @@ reference.
 
 Example:
     >>> import torch
-    >>> from bitlogic.kernels import available, fixed_routing, fused_fold
-    >>> idx = torch.tensor([[0, 1], [2, 0]])          # (rank=2, out=2)
-    >>> table = torch.rand(2, 4, requires_grad=True)  # (out, 2**rank)
-    >>> y = fused_fold(torch.rand(5, 3), table, fixed_routing(idx, 3)) if available() else None
+    >>> from bitlogic.kernels import fixed_routing, fused_fold
+    >>> idx = torch.tensor([[0, 1], [2, 0]])          # (rank=2, out=2): input of each slot
+    >>> table = torch.rand(2, 4, requires_grad=True)  # (out, 2**rank), MSB-first
+    >>> fused_fold(torch.rand(5, 3), table, fixed_routing(idx, 3)).shape
+    torch.Size([5, 2])
 """
 
 from .dispatch import dense_forward

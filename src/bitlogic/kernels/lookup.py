@@ -3,8 +3,8 @@
 Same semantics as :func:`bitlogic.parametrizations.dwn.dwn_forward` after
 the connections' gather: the table gradient flows through the looked-up
 entry, and the input gradient is the Extended Finite Difference of
-``dwn._EFDLookup`` (its per-address coefficients are computed by the same
-matrix product, then gathered per sample in C).
+``dwn._EFDLookup`` (the same per-address coefficients, computed by one
+matrix product and gathered per sample in C).
 """
 
 from __future__ import annotations

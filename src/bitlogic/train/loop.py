@@ -24,6 +24,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .._native import keep_freed_memory
 from . import distributed as D
 from .checkpoint import Checkpoint, capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from .config import ConfigError, RunConfig
@@ -364,6 +365,7 @@ def train(
     if not resume and ckpt is not None and ckpt.is_file():
         raise FileExistsError(f"{out} already holds a training checkpoint; resume it or choose "
                               f"another output directory")
+    keep_freed_memory()  # steps re-allocate the same buffers; don't page them in each time
     ctx = D.setup(config.train.device)
     try:
         if out is not None and ctx.is_main:
