@@ -13,7 +13,16 @@ from bitlogic.connections import (
     LearnableDenseConnections,
     setup_connections,
 )
-from bitlogic.layers import DistributiveThermometer, GroupSum, LogicDense, Thermometer
+from bitlogic.layers import (
+    BitLinear,
+    DistributiveThermometer,
+    GroupSum,
+    LogicDense,
+    MultiTernaryLinear,
+    PackedBitLinear,
+    Thermometer,
+    quantize_model,
+)
 from bitlogic.netlist import InputEncoding, LogicNetlist, NetlistLayer, to_netlist
 from bitlogic.parametrizations import (
     DiffLogicLUT,
@@ -37,6 +46,11 @@ __all__ = [
     "GroupSum",
     "Thermometer",
     "DistributiveThermometer",
+    # ternary layers
+    "BitLinear",
+    "MultiTernaryLinear",
+    "PackedBitLinear",
+    "quantize_model",
     # train: parametrizations
     "LUTParametrization",
     "LightLUT",

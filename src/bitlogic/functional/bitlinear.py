@@ -21,6 +21,8 @@ import torch
 
 from bitlogic.quantization import quantize_activations, weight_to_ternary
 
+from . import sampling
+
 
 def _check_tensor(name: str, value: object) -> torch.Tensor:
     if not isinstance(value, torch.Tensor):
@@ -259,10 +261,9 @@ def activation_quant(x: torch.Tensor, bits: int = 8) -> torch.Tensor:
 def straight_through(x: torch.Tensor, quantized: torch.Tensor) -> torch.Tensor:
     """Straight-through estimator: forward value ``quantized``, gradient identity to ``x``.
 
-    Written as ``quantized + (x - x.detach())`` rather than
-    ``x + (quantized - x).detach()``: the added term is exactly zero, so the
-    value is bit-identical to ``quantized``, which the exact-inference tests
-    rely on.
+    The shape-checked ternary entry point of
+    :func:`bitlogic.functional.sampling.straight_through`; the value is
+    bit-identical to ``quantized``, which the exact-inference tests rely on.
 
     Args:
         x: Tensor the gradient flows to.
@@ -275,4 +276,4 @@ def straight_through(x: torch.Tensor, quantized: torch.Tensor) -> torch.Tensor:
             f"x and quantized must have the same shape, got {tuple(x.shape)} and "
             f"{tuple(quantized.shape)}"
         )
-    return quantized.detach() + (x - x.detach())
+    return sampling.straight_through(quantized, x)

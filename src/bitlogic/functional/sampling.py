@@ -36,8 +36,12 @@ def gumbel_noise(shape, device=None, dtype=torch.float32, generator=None) -> tor
 
 
 def straight_through(hard: torch.Tensor, soft: torch.Tensor) -> torch.Tensor:
-    """Forward value of ``hard``, gradient of ``soft``."""
-    return soft + (hard - soft).detach()
+    """Forward value of ``hard``, gradient of ``soft``.
+
+    Written as ``hard.detach() + (soft - soft.detach())``: the added term is exactly
+    zero, so the value is bit-identical to ``hard``.
+    """
+    return hard.detach() + (soft - soft.detach())
 
 
 def sample_sigmoid(
