@@ -8,7 +8,7 @@ the hardest case for caches since trained nets are no more local):
 
 Rows: the compiled packed engine on 1 and 2 threads, and every entry of
 ``REFERENCES``: the engine's NumPy fallback, the standalone C of ``emit_c``
-(one sample at a time, like compiled-C peers) and the NumPy reference
+(64 samples per word, and one sample at a time) and the NumPy reference
 interpreter (eager PyTorch joins when a model is at hand -- add one function
 that maps a netlist to a callable). Inputs
 are bool ``(batch, 784)`` arrays, so the figures include reading the inputs
@@ -63,9 +63,10 @@ machine was shared with other jobs, so figures are +-10%):
   scalar code elsewhere). Activations of a level are width x 64 B, so an
   8000-wide level is 512 KiB and the gathers of the next layer hit L2.
   A 256-sample build is in the same library and is picked when two levels
-  would fill more than half of L2 (block-size table above: 512 wins at 8000
-  wide on this 2 MiB L2, 256 wins at 16000 wide where 512-sample levels fill
-  all of L2; on a 1 MiB-L2 Zen 4 the 8000-wide net gets the 256 build).
+  would fill more than half of L2 (block-size table above: at 8000 wide on
+  this 2 MiB L2 the two are within 10%, 512 ahead in most runs; at 16000
+  wide, where 512-sample levels fill all of L2, 256 wins by 15-25%; on a
+  1 MiB-L2 Zen 4 the 8000-wide net gets the 256 build).
 - **Rank-2 layers are L2-bandwidth bound.** Each LUT reads two random
   operand lines and writes one (plus its RFO): about 4 line transfers, ~2 ns
   per LUT and 512 samples, i.e. ~31 ns per sample for an 8000-wide layer.
@@ -93,6 +94,10 @@ machine was shared with other jobs, so figures are +-10%):
   buffers; the tail block is zero-padded and only valid samples are written.
 - **Fallback**: the same Shannon algorithm vectorised over all LUTs of a
   layer in NumPy (uint64 words), used when no C compiler is present.
+- **Run-to-run spread**: this VM shares its host; on idle runs the rank-2
+  net measured 3.2-4.0 M samples/s on 1 thread and 6.3-8.9 M on 2, and with
+  another job on the machine 2 threads fall below 1 (three runnable threads
+  on two cores evict each other's L2).
 """
 
 
@@ -126,41 +131,100 @@ def numpy_reference(netlist: LogicNetlist) -> Callable[[np.ndarray], object]:
     return lambda x: evaluate_netlist(netlist, x)
 
 
-# A batch loop around the emitted C, so one ctypes call times only the C.
+# Batch loops around the emitted C, so one ctypes call times only C: per sample,
+# and 64 samples per word (packing the bytes into words included).
 _C_BATCH = """
 #include <stdint.h>
+#include <string.h>
 #include "bitlogic_net.h"
-void predict_batch(const uint8_t *x, int64_t n, int32_t *pred) {
+#define N BITLOGIC_NET_NUM_INPUTS
+#define K BITLOGIC_NET_NUM_CLASSES
+void per_sample(const uint8_t *x, int64_t n, uint32_t *counts) {
     for (int64_t i = 0; i < n; i++)
-        pred[i] = bitlogic_net_predict_bits(x + i * BITLOGIC_NET_NUM_INPUTS);
+        bitlogic_net_eval_bits(x + i * N, counts + i * K);
+}
+void per_word(const uint8_t *x, int64_t n, uint32_t *counts) {
+    uint32_t tail[64 * K];
+    for (int64_t g = 0; g < n; g += 64) {
+        uint64_t words[N];
+        memset(words, 0, sizeof words);
+        for (int64_t s = g; s < n && s < g + 64; s++)
+            for (int i = 0; i < N; i++)
+                words[i] |= (uint64_t)(x[s * N + i] != 0) << (s - g);
+        if (n - g >= 64) {
+            bitlogic_net_eval_words(words, counts + g * K);
+        } else {
+            bitlogic_net_eval_words(words, tail);
+            memcpy(counts + g * K, tail, sizeof(uint32_t) * K * (size_t)(n - g));
+        }
+    }
 }
 """
 
 
-def emitted_c(netlist: LogicNetlist) -> Callable[[np.ndarray], object]:
-    """The standalone C of ``emit_c`` (one sample at a time), built with -O3 -march=native."""
-    work = Path(tempfile.mkdtemp(prefix="bitlogic-bench-c-"))
-    emit_c(netlist, work)
-    (work / "batch.c").write_text(_C_BATCH)
-    subprocess.run(["cc", "-O3", "-march=native", "-shared", "-fPIC", "-I", str(work),
-                    str(work / "batch.c"), str(work / "bitlogic_net.c"), "-o",
-                    str(work / "net.so")], check=True)
-    lib = ctypes.CDLL(str(work / "net.so"))
+def emitted_c(entry: str) -> Callable[[LogicNetlist], Callable[[np.ndarray], object]]:
+    """The standalone C of ``emit_c`` built with -O3 -march=native; ``entry`` is a
+    function of ``_C_BATCH``."""
 
-    def run(x: np.ndarray) -> np.ndarray:
-        rows = np.ascontiguousarray(x, dtype=np.uint8)
-        pred = np.empty(len(rows), dtype=np.int32)
-        lib.predict_batch(ctypes.c_void_p(rows.ctypes.data), ctypes.c_int64(len(rows)),
-                          ctypes.c_void_p(pred.ctypes.data))
-        return pred
+    def build(netlist: LogicNetlist) -> Callable[[np.ndarray], object]:
+        work = Path(tempfile.mkdtemp(prefix="bitlogic-bench-c-"))
+        emit_c(netlist, work)
+        (work / "batch.c").write_text(_C_BATCH)
+        subprocess.run(["cc", "-O3", "-march=native", "-shared", "-fPIC", "-I", str(work),
+                        str(work / "batch.c"), str(work / "bitlogic_net.c"), "-o",
+                        str(work / "net.so")], check=True)
+        function = getattr(ctypes.CDLL(str(work / "net.so")), entry)
 
+        def run(x: np.ndarray) -> np.ndarray:
+            rows = np.ascontiguousarray(x, dtype=np.uint8)
+            counts = np.empty((len(rows), netlist.num_classes), dtype=np.uint32)
+            function(ctypes.c_void_p(rows.ctypes.data), ctypes.c_int64(len(rows)),
+                     ctypes.c_void_p(counts.ctypes.data))
+            return counts
+
+        return run
+
+    return build
+
+
+def eager_pytorch(netlist: LogicNetlist) -> Callable[[np.ndarray], object]:
+    """``model.eval()`` of a LogicDense model with this netlist's wiring and tables.
+
+    Light logits of +-1 discretize to exactly the netlist's truth tables, so the
+    model computes the same function as the engines (checked below).
+    """
+    import torch
+    from torch import nn
+
+    from bitlogic.layers import GroupSum, LogicDense
+
+    layers, width = [], netlist.num_inputs
+    for layer in netlist.layers:
+        dense = LogicDense(width, layer.n_out, "light", layer.rank, init_method="random")
+        with torch.no_grad():
+            dense.connections.indices.copy_(torch.from_numpy(layer.indices.T.astype(np.int64)))
+            dense.weight.copy_(torch.from_numpy(layer.luts.astype(np.float32) * 2 - 1))
+        layers.append(dense)
+        width = layer.n_out
+    model = nn.Sequential(*layers, GroupSum(netlist.num_classes, netlist.tau)).eval()
+
+    def run(x: np.ndarray):
+        with torch.no_grad():
+            return model(torch.from_numpy(np.asarray(x, dtype=np.float32))).argmax(1)
+
+    probe = np.random.default_rng(1).integers(0, 2, (70, netlist.num_inputs)).astype(bool)
+    expected = PackedLogicNet(netlist).predict(probe)
+    if not np.array_equal(run(probe).numpy(), expected):
+        raise AssertionError("eager model and packed engine disagree")
     return run
 
 
 ENGINES = {"packed, 1 thread": packed_native(1), "packed, 2 threads": packed_native(2)}
 REFERENCES = {
     "packed NumPy fallback": packed_numpy,
-    "emitted C, per sample, 1 thread": emitted_c,
+    "emitted C, 64 samples per word, 1 thread": emitted_c("per_word"),
+    "emitted C, per sample, 1 thread": emitted_c("per_sample"),
+    "eager PyTorch model.eval(), 2 threads": eager_pytorch,
     "NumPy reference": numpy_reference,
 }
 

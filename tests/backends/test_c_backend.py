@@ -27,7 +27,10 @@ CASES = {
 
 
 def run_c(cc: str, netlist, x: np.ndarray, work: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Emit, compile and run; returns (counts, pred, scores)."""
+    """Emit, compile and run; returns (counts, pred, scores).
+
+    Also checks that the 64-sample word API gives the same counts.
+    """
     emit_c(netlist, work)
     exe = work / "driver"
     subprocess.run([cc, *CFLAGS, "-I", str(work), str(DRIVER), str(work / "bitlogic_net.c"),
@@ -40,8 +43,10 @@ def run_c(cc: str, netlist, x: np.ndarray, work: Path) -> tuple[np.ndarray, np.n
     fields = [line.split() for line in out.splitlines()]
     counts = np.array([[int(v) for v in f[:k]] for f in fields], dtype=np.int64).reshape(-1, k)
     pred = np.array([int(f[k]) for f in fields], dtype=np.int64)
-    scores = np.array([[float.fromhex(v) for v in f[k + 1:]] for f in fields], np.float32)
-    return counts, pred, scores.reshape(-1, k)
+    scores = np.array([[float.fromhex(v) for v in f[k + 1 : 2 * k + 1]] for f in fields])
+    words = np.array([[int(v) for v in f[2 * k + 1 :]] for f in fields], dtype=np.int64)
+    np.testing.assert_array_equal(words.reshape(-1, k), counts)
+    return counts, pred, scores.astype(np.float32).reshape(-1, k)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -30,10 +30,12 @@ def emit_c(netlist: LogicNetlist, out_dir: str | Path) -> list[Path]:
 
     The C API (see the header): ``bitlogic_net_eval_bits(const uint8_t *bits,
     uint32_t *counts)``, ``bitlogic_net_scores_bits``, ``bitlogic_net_predict_bits``
-    on ``num_inputs`` bytes (bit ``i`` = input ``i``); with an encoding also
-    ``bitlogic_net_encode`` and ``bitlogic_net_eval/_scores/_predict(const float
-    *features, ...)``, where bit ``f * num_thresholds + t`` is
-    ``features[f] > thresholds[f][t]``.
+    on ``num_inputs`` bytes (bit ``i`` = input ``i``);
+    ``bitlogic_net_eval_words(const uint64_t *words, uint32_t *counts)`` for 64
+    samples at once (bit ``s`` of ``words[i]`` = input ``i`` of sample ``s``);
+    with an encoding also ``bitlogic_net_encode`` and
+    ``bitlogic_net_eval/_scores/_predict(const float *features, ...)``, where
+    bit ``f * num_thresholds + t`` is ``features[f] > thresholds[f][t]``.
 
     Args:
         netlist: the network (validated here).
@@ -93,8 +95,8 @@ def render_c_source(netlist: LogicNetlist) -> str:
     encoding_impl = "" if enc is None else render_template(
         "bitlogic_net_encoding.c.tmpl",
         thresholds=_rows(
-            "{" + ", ".join(c_float_literal(t) for t in row) + "}"
-            for row in enc.thresholds
+            ("{" + ", ".join(c_float_literal(t) for t in row) + "}" for row in enc.thresholds),
+            per_line=1,
         ),
     )
     return render_template(
@@ -109,7 +111,7 @@ def render_c_source(netlist: LogicNetlist) -> str:
         num_indices=indices.size,
         lut_inputs=_rows(f"{int(i)}u" for i in indices),
         num_luts=tables.size,
-        lut_tables=_rows(f"0x{int(t):x}{suffix}" for t in tables),
+        lut_tables=_rows((f"0x{int(t):x}{suffix}" for t in tables), per_line=6),
         encoding_impl=encoding_impl,
     )
 
@@ -119,7 +121,7 @@ def c_float_literal(value: float) -> str:
     return f"{float(np.float32(value)).hex()}f"
 
 
-def _rows(items: object) -> str:
+def _rows(items: object, per_line: int = _PER_LINE) -> str:
     items = list(items)
-    lines = [", ".join(items[i : i + _PER_LINE]) for i in range(0, len(items), _PER_LINE)]
+    lines = [", ".join(items[i : i + per_line]) for i in range(0, len(items), per_line)]
     return ",\n".join("    " + line for line in lines)
