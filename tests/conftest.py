@@ -35,6 +35,12 @@ def require_tool(name: str) -> str:
     return path
 
 
+@pytest.fixture(scope="module")
+def shared() -> Path:
+    """The shared real datasets; skipped when absent, except on CI where it must exist."""
+    return require_path(SHARED_DATA, "shared datasets")
+
+
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import os
 import shutil
 from pathlib import Path
 
@@ -25,16 +24,6 @@ from bitlogic.data import (
 from bitlogic.data import registry as registry_module
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-@pytest.fixture(scope="module")
-def shared() -> Path:
-    """The shared real datasets; skipped when absent, except on CI where it must exist."""
-    if not SHARED.is_dir():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but the shared datasets are missing at {SHARED}")
-        pytest.skip(f"shared datasets not found at {SHARED}")
-    return SHARED
 
 
 @pytest.fixture(scope="module")

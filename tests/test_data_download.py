@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
-import os
 import re
 import shutil
 import tarfile
@@ -28,16 +27,6 @@ MNIST_FILES = (
     "t10k-images-idx3-ubyte.gz",
     "t10k-labels-idx1-ubyte.gz",
 )
-
-
-@pytest.fixture(scope="module")
-def shared() -> Path:
-    """The shared real datasets; skipped when absent, except on CI where it must exist."""
-    if not SHARED.is_dir():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but the shared datasets are missing at {SHARED}")
-        pytest.skip(f"shared datasets not found at {SHARED}")
-    return SHARED
 
 
 class RangeHandler(SimpleHTTPRequestHandler):

@@ -36,6 +36,14 @@ def check_positive_int(name: str, value: object) -> int:
     return value
 
 
+def init_like_linear_(weight: nn.Parameter, bias: nn.Parameter | None) -> None:
+    """``U(-1/sqrt(in), 1/sqrt(in))`` for ``weight [out, in]`` and ``bias``, as ``nn.Linear``."""
+    bound = 1.0 / math.sqrt(weight.shape[1])
+    nn.init.uniform_(weight, -bound, bound)
+    if bias is not None:
+        nn.init.uniform_(bias, -bound, bound)
+
+
 def check_bool(name: str, value: object) -> bool:
     """Return ``value`` if it is a bool, else raise naming ``name``."""
     if not isinstance(value, bool):
@@ -97,10 +105,7 @@ class BitLinear(nn.Module):
 
     def reset_parameters(self) -> None:
         """``U(-1/sqrt(in), 1/sqrt(in))`` for weight and bias, as ``nn.Linear`` does."""
-        bound = 1.0 / math.sqrt(self.in_features)
-        nn.init.uniform_(self.weight, -bound, bound)
-        if self.bias is not None:
-            nn.init.uniform_(self.bias, -bound, bound)
+        init_like_linear_(self.weight, self.bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # Flatten before the norm so PackedBitLinear, which flattens too, reduces

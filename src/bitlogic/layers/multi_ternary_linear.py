@@ -16,14 +16,12 @@ weights only.
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from bitlogic.functional.bitlinear import greedy_ternary_decomposition, straight_through
-from bitlogic.layers.bitlinear import check_bool, check_positive_int
+from bitlogic.layers.bitlinear import check_bool, check_positive_int, init_like_linear_
 
 
 class MultiTernaryLinear(nn.Module):
@@ -66,10 +64,7 @@ class MultiTernaryLinear(nn.Module):
 
     def reset_parameters(self) -> None:
         """``U(-1/sqrt(in), 1/sqrt(in))`` for weight and bias, as ``nn.Linear`` does."""
-        bound = 1.0 / math.sqrt(self.in_features)
-        nn.init.uniform_(self.weight, -bound, bound)
-        if self.bias is not None:
-            nn.init.uniform_(self.bias, -bound, bound)
+        init_like_linear_(self.weight, self.bias)
 
     def decompose(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Current decomposition ``(W_ternary [k, out, in], gammas [k, out])``."""
