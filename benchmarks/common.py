@@ -20,7 +20,8 @@ def machine_description() -> str:
                     flags = set(line.split(":", 1)[1].split())
     except OSError:
         pass
-    simd = [f for f in ("avx2", "avx512f", "avx512bw", "avx512_vnni", "avx512_vpopcntdq")
+    simd = [f for f in ("avx2", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni",
+                                "avx512_vpopcntdq")
             if f in flags]
     return f"{model}, {os.cpu_count()} logical cores, SIMD: {' '.join(simd) or 'none detected'}"
 

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from common import machine_description
 
 from bitlogic.functional import ternary_kernel as tk
 from bitlogic.functional.ternary_packing import pack_ternary
@@ -37,26 +38,6 @@ SHAPES = [(4096, 4096), (2048, 8192)]
 BATCHES = [1, 32]
 THREADS = [1, 2]
 RESULTS = Path(__file__).parent / "results" / "ternary.md"
-FLAGS_OF_INTEREST = ["avx2", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx_vnni", "fma"]
-
-
-def cpu_description() -> tuple[str, list[str]]:
-    """CPU model name and the SIMD flags of interest that it reports."""
-    model, flags = "unknown CPU", []
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                if key.strip() == "model name" and model == "unknown CPU":
-                    model = value.strip()
-                elif key.strip() == "flags" and not flags:
-                    present = set(value.split())
-                    flags = [flag for flag in FLAGS_OF_INTEREST if flag in present]
-    except OSError:
-        pass
-    return model, flags
-
-
 def time_calls(fn, calls: int) -> float:
     start = time.perf_counter()
     for _ in range(calls):
@@ -114,7 +95,6 @@ def main() -> None:
     lib = tk.load_ternary_library()
     if lib is None:
         raise SystemExit("the ternary C kernel is unavailable; nothing to benchmark")
-    model, flags = cpu_description()
     header = (
         "| out x in | batch | threads | fp32 F.linear (us) | packed end-to-end (us) "
         "| kernel only (us) | speedup end-to-end | speedup kernel only |"
@@ -138,7 +118,7 @@ def main() -> None:
     lines = [
         "# Packed ternary linear vs fp32",
         "",
-        f"CPU: {model} ({os.cpu_count()} logical CPUs); flags: {', '.join(flags) or 'none'}.",
+        f"Machine: {machine_description()}.",
         f"Kernel path: {tk.simd_name(lib)}; torch {torch.__version__}; "
         f"1-min load average at the end: {load:.2f}.",
         "Weights 2 bits each (4 per byte), activations int8 per token, int32 accumulation. "

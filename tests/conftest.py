@@ -35,6 +35,31 @@ def require_tool(name: str) -> str:
     return path
 
 
+@pytest.fixture
+def cc() -> str:
+    """The system C compiler."""
+    return require_tool(os.environ.get("CC", "cc"))
+
+
+@pytest.fixture
+def iverilog() -> str:
+    """Icarus Verilog (``vvp`` comes with it)."""
+    require_tool("vvp")
+    return require_tool("iverilog")
+
+
+@pytest.fixture
+def verilator() -> str:
+    """Verilator, for lint."""
+    return require_tool("verilator")
+
+
+@pytest.fixture
+def yosys() -> str:
+    """yosys, for synthesis reports."""
+    return require_tool("yosys")
+
+
 @pytest.fixture(scope="module")
 def shared() -> Path:
     """The shared real datasets; skipped when absent, except on CI where it must exist."""

@@ -16,7 +16,8 @@ from bitlogic.cli import main
 from bitlogic.netlist import LogicNetlist
 from bitlogic.train.metrics import read_metrics
 
-SMALL = ["--set", "model.widths=[60,60]", "--set", "train.num_threads=1",
+# One --set may carry several overrides, and --set may repeat (both forms are used).
+SMALL = ["--set", "model.widths=[60,60]", "train.num_threads=1",
          "--set", "train.max_steps_per_epoch=4"]
 
 
@@ -45,6 +46,7 @@ def test_train_writes_a_complete_run_directory(run_dir):
         assert (run_dir / name).is_file(), name
     config = (run_dir / "config.yaml").read_text()
     assert "seed: 3" in config and "epochs: 2" in config and "- 60" in config
+    assert "num_threads: 1" in config and "max_steps_per_epoch: 4" in config
 
 
 def test_eval_json_of_a_run_matches_the_training_summary(run_dir):

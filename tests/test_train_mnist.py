@@ -28,10 +28,12 @@ def data_dir() -> Path:
 
 def test_mnist_dwn_smoke_run_and_packed_eval(data_dir, tmp_path):
     threads = torch.get_num_threads()
+    # The preset's learnable mapping over all 2352 input bits and its random shifts.
     config = load_preset("mnist-dwn", [
-        "model.widths=[200,100]", "model.connections=fixed", "dataset.train_limit=2000",
+        "model.widths=[200,100]", "dataset.train_limit=2000",
         "train.epochs=1", "train.batch_size=64", "optimizer.lr=0.1",
     ])
+    assert config.model.connections[0] == "learnable" and config.train.shift_pixels > 0
     try:
         result = train(config, tmp_path / "run", data_dir=data_dir, verbose=False)
     finally:

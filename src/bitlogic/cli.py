@@ -253,8 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="run directory (default: runs/<preset>-<time>)")
     p.add_argument("--epochs", type=int, help="override train.epochs")
     p.add_argument("--seed", type=int, help="override train.seed")
-    p.add_argument("--set", action="append", metavar="KEY=VALUE",
-                   help="override any config key, e.g. --set model.widths=[256,256]")
+    p.add_argument("--set", action="extend", nargs="+", metavar="KEY=VALUE",
+                   help="override config keys, e.g. --set model.widths=[256,256] "
+                        "train.batch_size=100 (repeatable)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out")
     p.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
     p.set_defaults(func=_train)
@@ -300,6 +301,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bitlogic.train.config import ConfigError
 
     args = build_parser().parse_args(argv)
+    if args.func is _train:
+        from bitlogic._native import flush_denormals
+
+        flush_denormals()  # before any torch op starts the thread pools
     try:
         return args.func(args)
     except (CliError, ConfigError, FileNotFoundError, FileExistsError, KeyError,

@@ -73,6 +73,17 @@ def test_fused_learnable_candidates_match_reference(name, mode, fused_calls):
     assert len(fused_calls) == 1
 
 
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", ["light", "dwn", "linear"])
+def test_fused_learnable_all_inputs_match_reference(name, mode, fused_calls):
+    # num_candidates=-1: every input competes for every slot (DWN's learnable mapping).
+    torch.manual_seed(4)
+    layer = LogicDense(45, 19, parametrization=name, lut_rank=6, connections="learnable",
+                       connection_temperature=0.05, connection_sampling=mode)
+    _assert_same(layer, (torch.rand(70, 45) > 0.5).float())
+    assert len(fused_calls) == 1
+
+
 @pytest.mark.parametrize("name", TRAINED)
 def test_stacked_layers_with_residual_init_match_reference(name, fused_calls):
     # Outputs travel between fused layers as transposed views; GroupSum and
@@ -116,10 +127,9 @@ class _ShiftedLight(LightLUT):
         lambda: LogicDense(8, 6, parametrization="polylut", lut_rank=2),
         lambda: LogicDense(8, 6, parametrization="neurallut", lut_rank=2),
         lambda: LogicDense(8, 6, parametrization=_ShiftedLight(2)),
-        lambda: LogicDense(8, 6, connections="learnable", num_candidates=-1),
         lambda: LogicDense(80, 6, connections="learnable", num_candidates=65),
     ],
-    ids=["polylut", "neurallut", "subclass", "all-inputs-learnable", "pool-of-65"],
+    ids=["polylut", "neurallut", "subclass", "pool-of-65"],
 )
 def test_unsupported_training_layers_use_the_reference(make, fused_calls):
     layer = make()

@@ -54,7 +54,10 @@ class LearnableDenseConnections(Connections):
     in the backward. With ``num_candidates == -1`` every input is a candidate
     for every ``(slot, neuron)`` and the forward is one matmul; a positive
     ``num_candidates`` restricts each slot to a fixed pool drawn with
-    ``init_method``.
+    ``init_method``. Inside a :class:`~bitlogic.layers.LogicDense` on the CPU
+    both kinds train through the fused kernels (the all-inputs case through
+    :func:`~bitlogic.kernels.dense_select`: a gather forward, one
+    ``x^T g`` product and a column softmax backward).
 
     Args:
         in_dim: number of input features.

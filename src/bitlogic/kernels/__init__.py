@@ -14,6 +14,7 @@ Example:
     torch.Size([5, 2])
 """
 
+from .dense_routing import dense_select
 from .dispatch import dense_forward
 from .fold import fused_fold
 from .lookup import fused_lookup
@@ -33,4 +34,5 @@ __all__ = [
     "Routing",
     "fixed_routing",
     "candidate_routing",
+    "dense_select",
 ]

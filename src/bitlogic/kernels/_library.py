@@ -16,7 +16,7 @@ import torch
 from .. import _native
 
 LIBRARY_NAME = "bitlogic_train"
-SOURCES = ["train_fold.c", "train_lookup.c", "train_route.c"]
+SOURCES = ["train_fold.c", "train_lookup.c", "train_route.c", "train_softmax.c"]
 
 # Enums of csrc/train_layer.h.
 BASIS_INDICATOR, BASIS_WALSH, BASIS_LINEAR = 0, 1, 2
@@ -72,6 +72,10 @@ _SIGNATURES = {
     "bl_lookup_forward": (ctypes.c_int, [_LAYER, _p]),
     "bl_lookup_backward": (ctypes.c_int, [_LAYER, _p, _p, _p, _ROUTE]),
     "bl_index_to_i32": (_i64, [_p, _i64, _i64, _p]),
+    "bl_column_argmax": (None, [_p, _i64, _i64, _p, _p, _p, ctypes.c_int]),
+    "bl_column_softmax": (None, [_p, _p, _i64, _i64, ctypes.c_float, _p, _p, ctypes.c_int]),
+    "bl_column_softmax_backward": (None, [_p, _p, _p, _i64, _i64, ctypes.c_float, _p, _p,
+                                          ctypes.c_int]),
 }
 
 

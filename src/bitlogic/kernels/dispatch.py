@@ -11,8 +11,8 @@ run its reference code. It applies when all of these hold:
 * ``x`` is ``(batch, in_dim)`` (any strides; malformed input falls through,
   so the reference raises its usual error);
 * the connections are fixed, or learnable with candidate pools of at most
-  64 inputs, or learnable of any kind in eval mode (the all-inputs matmul
-  routing trains through the reference);
+  64 inputs or over all inputs (:func:`~bitlogic.kernels.dense_routing.dense_select`
+  gathers the argmax inputs, and the fused layer reads them in order);
 * the parametrization is supported (:func:`~bitlogic.kernels.parametrized.supports`).
 """
 
@@ -23,6 +23,7 @@ from torch import nn
 
 from ..connections import FixedDenseConnections, LearnableDenseConnections
 from ._library import MAX_CANDIDATES
+from .dense_routing import dense_select
 from .parametrized import lut_forward, supports
 from .routing import Routing, candidate_routing, fixed_routing
 from .switch import kernels_enabled
@@ -49,14 +50,16 @@ def connection_routing(conn: nn.Module, in_dim: int
     Returns ``None`` for connections the kernels do not handle.
     """
     kind = type(conn)
+    indices = getattr(conn, "indices", None)
+    if isinstance(indices, torch.Tensor) and indices.device.type != "cpu":
+        return None
     if kind is FixedDenseConnections:
         return fixed_routing(conn.indices, in_dim), None
     if kind is not LearnableDenseConnections:
         return None
     if not conn.training:
         return fixed_routing(conn.selected_indices(), in_dim), None
-    if (conn._dense_identity or conn.num_candidates > MAX_CANDIDATES
-            or not _plain_cpu_float(conn.weights)):
+    if conn._dense_identity or conn.num_candidates > MAX_CANDIDATES:
         return None
     return candidate_routing(conn.indices, conn.weights, conn.temperature,
                              conn.forward_sampling, in_dim)
@@ -75,8 +78,7 @@ def dense_forward(layer: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
     param, conn = layer.parametrization, layer.connections
     if not (_plain_cpu_float(x) and _plain_cpu_float(layer.weight)) or _tracing():
         return None
-    indices = getattr(conn, "indices", None)
-    if not isinstance(indices, torch.Tensor) or indices.device.type != "cpu":
+    if isinstance(conn, LearnableDenseConnections) and not _plain_cpu_float(conn.weights):
         return None
     if x.dim() != 2 or x.shape[1] != layer.in_dim or getattr(conn, "in_dim", None) != x.shape[1]:
         return None
@@ -84,9 +86,20 @@ def dense_forward(layer: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
         return None
     if not kernels_enabled():
         return None
+    if type(conn) is LearnableDenseConnections and conn.training and conn._dense_identity:
+        # Gather the argmax inputs slot by slot; the layer then reads them in order.
+        gathered = dense_select(x, conn.weights, conn.temperature, conn.forward_sampling)
+        weight = param.effective_weight(layer.weight)
+        return lut_forward(param, gathered, weight, _in_order(conn.lut_rank, conn.out_dim),
+                           None, layer.training)
     planned = connection_routing(conn, layer.in_dim)
     if planned is None:
         return None
     routing, probs = planned
     weight = param.effective_weight(layer.weight)
     return lut_forward(param, x, weight, routing, probs, layer.training)
+
+
+def _in_order(rank: int, out_dim: int) -> Routing:
+    """Slot ``j`` of neuron ``n`` reads feature ``j * out_dim + n``."""
+    return fixed_routing(torch.arange(rank * out_dim).view(rank, out_dim), rank * out_dim)

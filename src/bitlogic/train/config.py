@@ -167,6 +167,8 @@ class LoopConfig:
         max_steps_per_epoch: cap on optimizer steps per epoch (smoke tests).
         device: ``auto`` (CUDA when available), ``cpu`` or ``cuda``.
         num_threads: torch intra-op threads; ``null`` keeps torch's default.
+        shift_pixels: translate each training image by a random offset of up to
+            this many pixels per axis, zero-filled (image datasets only; 0: off).
     """
 
     epochs: int = 12
@@ -178,6 +180,7 @@ class LoopConfig:
     max_steps_per_epoch: int | None = None
     device: str = "auto"
     num_threads: int | None = None
+    shift_pixels: int = 0
 
 
 @dataclass
@@ -318,6 +321,7 @@ def validate(config: RunConfig) -> None:
         "train.seed": c.train.seed,
         "train.patience": c.train.patience,
         "train.min_delta": c.train.min_delta,
+        "train.shift_pixels": c.train.shift_pixels,
         "lr_schedule.min_lr": c.lr_schedule.min_lr,
     }
     for key, value in non_negative.items():

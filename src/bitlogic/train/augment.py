@@ -1,0 +1,44 @@
+"""Training-time augmentation of image datasets."""
+
+from __future__ import annotations
+
+import torch
+
+
+def random_shift(x: torch.Tensor, feature_shape: tuple[int, ...], max_shift: int,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+    """Translate every image by its own random offset, filling with zeros.
+
+    Offsets are drawn uniformly from ``[-max_shift, max_shift]`` in each of
+    the two image axes (one draw per sample, shared by the channels).
+
+    Args:
+        x: float ``(batch, C * H * W)`` flattened images.
+        feature_shape: ``(C, H, W)``.
+        max_shift: largest offset in pixels, ``>= 0``.
+        generator: random source; the global one when ``None``.
+
+    Returns:
+        ``(batch, C * H * W)``, a new tensor.
+
+    Raises:
+        ValueError: ``feature_shape`` is not ``(C, H, W)`` or does not match ``x``,
+            or ``max_shift`` is negative.
+    """
+    if len(feature_shape) != 3:
+        raise ValueError(f"random shifts need images shaped (C, H, W), got feature_shape="
+                         f"{tuple(feature_shape)}")
+    c, h, w = feature_shape
+    if x.dim() != 2 or x.shape[1] != c * h * w:
+        raise ValueError(f"x must have shape (batch, {c * h * w}), got {tuple(x.shape)}")
+    if max_shift < 0:
+        raise ValueError(f"max_shift must be >= 0, got {max_shift}")
+    if max_shift == 0:
+        return x.clone()
+    batch, s = x.shape[0], max_shift
+    offsets = torch.randint(-s, s + 1, (2, batch, 1, 1), generator=generator, device=x.device)
+    padded = torch.nn.functional.pad(x.view(batch, c, h, w), (s, s, s, s))
+    rows = torch.arange(h, device=x.device).view(1, h, 1) + s - offsets[0]
+    cols = torch.arange(w, device=x.device).view(1, 1, w) + s - offsets[1]
+    flat = (rows * (w + 2 * s) + cols).view(batch, 1, h * w).expand(batch, c, h * w)
+    return padded.reshape(batch, c, -1).gather(2, flat).reshape(batch, -1)

@@ -1,0 +1,58 @@
+"""Random image shifts used by ``train.shift_pixels``."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from bitlogic.train import load_preset, train
+from bitlogic.train.augment import random_shift
+from bitlogic.train.config import ConfigError
+
+
+def _shifted_by_hand(image: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    """``image`` (C, H, W) moved down by dy and right by dx, zero-filled."""
+    out = torch.zeros_like(image)
+    _, h, w = image.shape
+    for y in range(h):
+        for x in range(w):
+            if 0 <= y - dy < h and 0 <= x - dx < w:
+                out[:, y, x] = image[:, y - dy, x - dx]
+    return out
+
+
+@pytest.mark.parametrize("shape, max_shift", [((1, 6, 5), 1), ((3, 4, 7), 2), ((2, 3, 3), 3)])
+def test_each_image_moves_by_its_own_offset(shape, max_shift):
+    batch = 40
+    x = torch.rand(batch, shape[0] * shape[1] * shape[2])
+    out = random_shift(x, shape, max_shift, torch.Generator().manual_seed(1))
+    offsets = torch.randint(-max_shift, max_shift + 1, (2, batch, 1, 1),
+                            generator=torch.Generator().manual_seed(1))
+    images = x.view(batch, *shape)
+    for b in range(batch):
+        dy, dx = int(offsets[0, b]), int(offsets[1, b])
+        assert torch.equal(out[b].view(shape), _shifted_by_hand(images[b], dy, dx)), (b, dy, dx)
+    assert len({(int(a), int(c)) for a, c in offsets.view(2, -1).T}) > 1
+
+
+def test_zero_shift_copies():
+    x = torch.rand(3, 12)
+    out = random_shift(x, (1, 3, 4), 0)
+    assert torch.equal(out, x) and out.data_ptr() != x.data_ptr()
+
+
+def test_bad_arguments_raise():
+    with pytest.raises(ValueError, match=r"images shaped \(C, H, W\)"):
+        random_shift(torch.rand(2, 64), (64,), 1)
+    with pytest.raises(ValueError, match=r"x must have shape \(batch, 12\)"):
+        random_shift(torch.rand(2, 13), (1, 3, 4), 1)
+    with pytest.raises(ValueError, match="max_shift must be >= 0"):
+        random_shift(torch.rand(2, 12), (1, 3, 4), -1)
+
+
+def test_config_rejects_negative_shift_and_non_image_datasets(tmp_path):
+    with pytest.raises(ConfigError, match="train.shift_pixels must be >= 0"):
+        load_preset("digits-tiny", ["train.shift_pixels=-2"])
+    config = load_preset("digits-tiny", ["train.shift_pixels=1"])
+    with pytest.raises(ConfigError, match="train.shift_pixels needs an image dataset"):
+        train(config, tmp_path / "run", verbose=False)
