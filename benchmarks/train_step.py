@@ -188,8 +188,12 @@ def _targets(rows: list[dict]) -> list[str]:
             goal, ok = ">= 3000 samples/s", r["samples_per_s"] >= 3000
         elif r["net"] == "deep" and r["param"] in FUSED and ref:
             goal, ok = ">= 30x reference", ratio >= 30
-        elif r["net"] in ("candidates", "dense") and r["param"] in FUSED and ref:
+        elif r["net"] == "candidates" and r["param"] in FUSED and ref:
             goal, ok = ">= 10x reference", ratio >= 10
+        elif r["net"] == "dense" and ref:  # no target: report the ratio
+            lines.append(f"     {r['net']:<10} {r['param']:<9} {r['samples_per_s']:.0f} "
+                         f"samples/s, {ratio:.1f}x reference")
+            continue
         else:
             continue
         lines.append(f"{'MET ' if ok else 'MISSED'} {r['net']:<10} {r['param']:<9} {goal}: "

@@ -115,4 +115,3 @@ def dense_select(
         z = z + noise
     z = z.reshape(in_dim, -1).contiguous()
     return _DenseSelect.apply(x, logits, z, float(temperature), mode in ("soft", "gumbel_soft"))
-
