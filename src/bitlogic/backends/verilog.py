@@ -53,7 +53,7 @@ def emit_verilog(
         >>> from bitlogic.netlist import LogicNetlist, NetlistLayer
         >>> xor = NetlistLayer(np.array([[0, 1]], np.int32), np.array([[0, 1, 1, 0]], np.uint8))
         >>> net = LogicNetlist(2, [xor], num_classes=1, tau=1.0)
-        >>> [p.name for p in emit_verilog(net, tempfile.mkdtemp())][0]
+        >>> emit_verilog(net, tempfile.mkdtemp())[0].name
         'bitlogic_net.v'
     """
     netlist.validate()

@@ -70,7 +70,8 @@ class LearnableDenseConnections(Connections):
         device: optional target device.
         init_method: candidate pool init (``"random-unique"``, ``"random"``,
             ``"group-biased"``); only consulted when ``num_candidates != -1``.
-        num_groups, group_bias: for ``"group-biased"``.
+        num_groups: groups of ``"group-biased"`` init.
+        group_bias: in-group probability of ``"group-biased"`` init.
 
     Buffers/parameters: ``weights`` float ``(num_candidates, lut_rank, out_dim)``;
     with a candidate pool also ``indices`` int64 ``(num_candidates, lut_rank, out_dim)``

@@ -16,6 +16,7 @@ bit for bit on float32 CPU inputs.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import nn
@@ -124,7 +125,7 @@ class BitLinear(nn.Module):
             return weight_to_ternary(self.weight.detach(), self.per_channel)
 
     @classmethod
-    def from_linear(cls, linear: nn.Linear, **kwargs) -> BitLinear:
+    def from_linear(cls, linear: nn.Linear, **kwargs: Any) -> BitLinear:
         """A BitLinear initialized with a copy of ``linear``'s weight and bias.
 
         Args:

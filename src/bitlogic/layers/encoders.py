@@ -46,7 +46,8 @@ class Thermometer(_ThermometerBase):
 
     Args:
         num_thresholds: bits per feature ``T >= 1``.
-        low, high: the value range the thresholds split evenly (``low < high``).
+        low: lower end of the range the thresholds split evenly.
+        high: upper end (``low < high``).
 
     Shapes: ``(batch, F)`` -> ``(batch, F * T)``.
     """

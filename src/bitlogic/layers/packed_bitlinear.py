@@ -10,6 +10,8 @@ bit-identical to ``BitLinear.eval()`` on float32 CPU input.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -86,7 +88,7 @@ class PackedBitLinear(nn.Module):
 
     @classmethod
     def empty(
-        cls, in_features: int, out_features: int, bias: bool = True, **kwargs
+        cls, in_features: int, out_features: int, bias: bool = True, **kwargs: Any
     ) -> PackedBitLinear:
         """An all-zero-weight layer of the given size, e.g. to ``load_state_dict`` into.
 

@@ -78,7 +78,7 @@ class LightLUT(LUTParametrization):
         heavy_tail_init: draw logit magnitudes from ``N(1.2, 0.25)`` (the
             paper's heavy-tail init; signs random, or the identity target
             with residual init) instead of a standard Gaussian / fixed logit.
-        **kwargs: see :class:`LUTParametrization`.
+    The remaining arguments are :class:`LUTParametrization`'s.
     """
 
     def __init__(

@@ -353,6 +353,11 @@ def train(
     Under ``torchrun`` this runs data-parallel (see :mod:`bitlogic.train.distributed`);
     only rank 0 writes files and shows progress.
 
+    Process-wide settings it makes (both speed, neither changes results beyond
+    float rounding): subnormal floats flush to zero (``torch.set_flush_denormal``,
+    see :func:`bitlogic._native.flush_denormals`), and glibc keeps freed heap
+    memory mapped (:func:`bitlogic._native.keep_freed_memory`).
+
     Args:
         config: the resolved run config (e.g. from :func:`~bitlogic.train.load_preset`).
         out_dir: run directory to create or resume; ``None`` writes nothing (and
