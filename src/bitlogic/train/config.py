@@ -327,6 +327,13 @@ def validate(config: RunConfig) -> None:
     for key, value in non_negative.items():
         if value is not None and value < 0:
             raise ConfigError(f"{key} must be >= 0, got {value}")
+    if c.train.shift_pixels:
+        from bitlogic.data.registry import DATASETS
+
+        info = DATASETS.get(c.dataset.name)
+        if info is not None and len(info.feature_shape) != 3:
+            raise ConfigError(f"train.shift_pixels needs an image dataset; {c.dataset.name!r} "
+                              f"samples have shape {tuple(info.feature_shape)}")
 
 
 def _choice(key: str, value: object, allowed: tuple) -> None:
