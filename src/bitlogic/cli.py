@@ -301,10 +301,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bitlogic.train.config import ConfigError
 
     args = build_parser().parse_args(argv)
-    if args.func is _train:
-        from bitlogic._native import flush_denormals
-
-        flush_denormals()  # before any torch op starts the thread pools
     try:
         return args.func(args)
     except (CliError, ConfigError, FileNotFoundError, FileExistsError, KeyError,

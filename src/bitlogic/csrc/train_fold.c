@@ -195,7 +195,6 @@ BL_AI void neuron_backward(const int R, const int basis, const int want_gx, cons
     if (want_gx) bl_route_neuron(R, L, rt, n, dp);
 }
 
-typedef void (*forward_fn)(const bl_layer *, int64_t, int64_t, int64_t, float *);
 typedef void (*backward_fn)(const bl_layer *, const bl_route *, float *, int64_t, int64_t,
                             int64_t, const float *, float *);
 
@@ -221,7 +220,7 @@ VARIANT(2, BL_BASIS_LINEAR, r2l)
 VARIANT(4, BL_BASIS_LINEAR, r4l)
 VARIANT(6, BL_BASIS_LINEAR, r6l)
 
-static const forward_fn FORWARD[3][3] = {
+static const bl_neuron_forward FORWARD[3][3] = {
     {fwd_r2i, fwd_r4i, fwd_r6i}, {fwd_r2w, fwd_r4w, fwd_r6w}, {fwd_r2l, fwd_r4l, fwd_r6l}};
 static const backward_fn BACKWARD[3][3] = {
     {bwd_r2i, bwd_r4i, bwd_r6i}, {bwd_r2w, bwd_r4w, bwd_r6w}, {bwd_r2l, bwd_r4l, bwd_r6l}};
@@ -237,15 +236,7 @@ static int check(const bl_layer *L) {
 int bl_fold_forward(const bl_layer *L, float *yT) {
     const int err = check(L);
     if (err != BL_OK) return err;
-    const forward_fn f = FORWARD[L->basis][L->rank / 2 - 1];
-    const int64_t N = L->out_dim, B = L->batch, tile = bl_batch_tile(L->in_dim, B);
-    if (B <= 0) return BL_OK;
-#pragma omp parallel num_threads(L->nthreads)
-    for (int64_t b0 = 0; b0 < B; b0 += tile) {
-        const int64_t b1 = b0 + tile < B ? b0 + tile : B;
-#pragma omp for schedule(static)
-        for (int64_t n = 0; n < N; n++) f(L, n, b0, b1, yT);
-    }
+    bl_forward_tiles(L, FORWARD[L->basis][L->rank / 2 - 1], yT);
     return BL_OK;
 }
 
@@ -253,9 +244,7 @@ int bl_fold_forward(const bl_layer *L, float *yT) {
  * route->dprobs; route->dxT is overwritten. */
 int bl_fold_backward(const bl_layer *L, const float *dyT, float *dcoeffs, const bl_route *route) {
     int err = check(L);
-    if (err == BL_OK && route->cand &&
-        (route->num_candidates < 1 || route->num_candidates > BL_MAX_CANDIDATES))
-        err = BL_BAD_CANDIDATES;
+    if (err == BL_OK) err = bl_check_route(route);
     if (err != BL_OK) return err;
     const backward_fn f = BACKWARD[L->basis][L->rank / 2 - 1];
     const int64_t N = L->out_dim, B = L->batch, tile = bl_batch_tile(L->in_dim, B);

@@ -72,6 +72,28 @@ static inline int64_t bl_batch_tile(int64_t in_dim, int64_t batch) {
     return tile < batch ? tile : batch;
 }
 
+/* Forward of neuron n over samples [b0, b1), writing its row of y^T. */
+typedef void (*bl_neuron_forward)(const bl_layer *, int64_t, int64_t, int64_t, float *);
+
+/* The forward of every neuron, batch tile by batch tile (all threads share a tile). */
+static inline void bl_forward_tiles(const bl_layer *L, bl_neuron_forward f, float *yT) {
+    const int64_t N = L->out_dim, B = L->batch, tile = bl_batch_tile(L->in_dim, B);
+    if (B <= 0) return;
+#pragma omp parallel num_threads(L->nthreads)
+    for (int64_t b0 = 0; b0 < B; b0 += tile) {
+        const int64_t b1 = b0 + tile < B ? b0 + tile : B;
+#pragma omp for schedule(static)
+        for (int64_t n = 0; n < N; n++) f(L, n, b0, b1, yT);
+    }
+}
+
+/* BL_BAD_CANDIDATES for a candidate pool outside 1..BL_MAX_CANDIDATES, else BL_OK. */
+static inline int bl_check_route(const bl_route *route) {
+    if (route->cand && (route->num_candidates < 1 || route->num_candidates > BL_MAX_CANDIDATES))
+        return BL_BAD_CANDIDATES;
+    return BL_OK;
+}
+
 /* train_fold.c */
 int bl_fold_forward(const bl_layer *L, float *yT);
 int bl_fold_backward(const bl_layer *L, const float *dyT, float *dcoeffs, const bl_route *route);

@@ -110,23 +110,14 @@ VARIANT(2)
 VARIANT(4)
 VARIANT(6)
 
-typedef void (*forward_fn)(const bl_layer *, int64_t, int64_t, int64_t, float *);
 typedef void (*backward_fn)(const bl_layer *, const bl_route *, float *, int64_t, int64_t,
                             int64_t, const float *, const float *, float *);
-static const forward_fn FORWARD[3] = {fwd_r2, fwd_r4, fwd_r6};
+static const bl_neuron_forward FORWARD[3] = {fwd_r2, fwd_r4, fwd_r6};
 static const backward_fn BACKWARD[3] = {bwd_r2, bwd_r4, bwd_r6};
 
 int bl_lookup_forward(const bl_layer *L, float *yT) {
     if (L->rank != 2 && L->rank != 4 && L->rank != 6) return BL_BAD_RANK;
-    const forward_fn f = FORWARD[L->rank / 2 - 1];
-    const int64_t N = L->out_dim, B = L->batch, tile = bl_batch_tile(L->in_dim, B);
-    if (B <= 0) return BL_OK;
-#pragma omp parallel num_threads(L->nthreads)
-    for (int64_t b0 = 0; b0 < B; b0 += tile) {
-        const int64_t b1 = b0 + tile < B ? b0 + tile : B;
-#pragma omp for schedule(static)
-        for (int64_t n = 0; n < N; n++) f(L, n, b0, b1, yT);
-    }
+    bl_forward_tiles(L, FORWARD[L->rank / 2 - 1], yT);
     return BL_OK;
 }
 
@@ -136,8 +127,8 @@ int bl_lookup_forward(const bl_layer *L, float *yT) {
 int bl_lookup_backward(const bl_layer *L, const float *dyT, const float *per_address,
                        float *dtable, const bl_route *route) {
     if (L->rank != 2 && L->rank != 4 && L->rank != 6) return BL_BAD_RANK;
-    if (route->cand && (route->num_candidates < 1 || route->num_candidates > BL_MAX_CANDIDATES))
-        return BL_BAD_CANDIDATES;
+    const int err = bl_check_route(route);
+    if (err != BL_OK) return err;
     const backward_fn f = BACKWARD[L->rank / 2 - 1];
     const int64_t N = L->out_dim, B = L->batch, tile = bl_batch_tile(L->in_dim, B);
     if (B <= 0) return BL_OK; /* with no neurons, the region still zeroes dx */

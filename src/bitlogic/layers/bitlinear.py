@@ -45,6 +45,15 @@ def init_like_linear_(weight: nn.Parameter, bias: nn.Parameter | None) -> None:
         nn.init.uniform_(bias, -bound, bound)
 
 
+def copy_linear_(layer: nn.Module, linear: nn.Linear) -> nn.Module:
+    """Copy ``linear``'s weight and bias into ``layer`` (built with a matching bias); returns it."""
+    with torch.no_grad():
+        layer.weight.copy_(linear.weight)
+        if linear.bias is not None:
+            layer.bias.copy_(linear.bias)
+    return layer
+
+
 def check_bool(name: str, value: object) -> bool:
     """Return ``value`` if it is a bool, else raise naming ``name``."""
     if not isinstance(value, bool):
@@ -149,11 +158,7 @@ class BitLinear(nn.Module):
             dtype=linear.weight.dtype,
             **kwargs,
         )
-        with torch.no_grad():
-            layer.weight.copy_(linear.weight)
-            if linear.bias is not None:
-                layer.bias.copy_(linear.bias)
-        return layer
+        return copy_linear_(layer, linear)
 
     def pack(self) -> PackedBitLinear:
         """Freeze into an inference-only :class:`PackedBitLinear` (float32, CPU).

@@ -21,7 +21,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from bitlogic.functional.bitlinear import greedy_ternary_decomposition, straight_through
-from bitlogic.layers.bitlinear import check_bool, check_positive_int, init_like_linear_
+from bitlogic.layers.bitlinear import (
+    check_bool,
+    check_positive_int,
+    copy_linear_,
+    init_like_linear_,
+)
 
 
 class MultiTernaryLinear(nn.Module):
@@ -98,11 +103,7 @@ class MultiTernaryLinear(nn.Module):
             device=linear.weight.device,
             dtype=linear.weight.dtype,
         )
-        with torch.no_grad():
-            layer.weight.copy_(linear.weight)
-            if linear.bias is not None:
-                layer.bias.copy_(linear.bias)
-        return layer
+        return copy_linear_(layer, linear)
 
     def extra_repr(self) -> str:
         return (
