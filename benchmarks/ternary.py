@@ -4,7 +4,7 @@ For each shape (out x in), batch and thread count, both are timed in the same
 run, interleaved round by round so that background load hits both alike:
 
 * ``fp32``: ``torch.nn.functional.linear(x, W, b)`` with dense float32 weights.
-* ``packed``: :func:`bitlogic.functional.ternary_kernel.packed_ternary_linear`
+* ``packed``: :func:`bitlogic.ternary.kernel.packed_ternary_linear`
   end to end (per-token int8 quantization of ``x`` in C, integer GEMM/GEMV,
   float scales, Python and ctypes overhead included).
 * ``kernel``: the C GEMM call alone on pre-quantized activations.
@@ -30,9 +30,9 @@ import torch
 import torch.nn.functional as F
 from common import machine_description
 
-from bitlogic.functional import ternary_kernel as tk
-from bitlogic.functional.ternary_packing import pack_ternary
-from bitlogic.quantization import weight_to_ternary
+from bitlogic.ternary import kernel as tk
+from bitlogic.ternary.packing import pack_ternary
+from bitlogic.ternary.quantize import weight_to_ternary
 
 SHAPES = [(4096, 4096), (2048, 8192)]
 BATCHES = [1, 32]

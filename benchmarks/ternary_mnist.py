@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from bitlogic.layers.bitlinear import BitLinear
+from bitlogic.ternary import BitLinear
 
 DATA_DIR = Path("/work/shared/data/mnist")
 FILES = {

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from bitlogic.functional.bitlinear import (
+from bitlogic.ternary.functional import (
     decomposition_error,
     greedy_ternary_decomposition,
     refit_ternary_gammas,

@@ -180,3 +180,76 @@ def test_console_script_exits_2_without_traceback():
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert proc.stderr.strip() == "bitlogic: error: /no/such/run does not exist"
+
+
+def test_unknown_dataset_is_a_user_error(run_dir):
+    code, out, err = _run(["eval", str(run_dir / "netlist.safetensors"), "--dataset", "mnsit"])
+    assert code == 2 and out == ""
+    assert "dataset.name must be one of" in err and "'digits'" in err
+
+
+def test_a_bad_count_is_an_argparse_error(run_dir, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["eval", str(run_dir), "--threads", "0"])
+    assert exit_.value.code == 2 and "expected a positive integer" in capsys.readouterr().err
+
+
+def test_an_internal_error_keeps_its_traceback(run_dir, monkeypatch):
+    import bitlogic.train
+
+    def broken(model):
+        raise ValueError("internal bug")
+
+    # A ValueError from inside a command is a bug, not bad input: it must not be
+    # turned into "bitlogic: error: ..." and exit status 2.
+    monkeypatch.setattr(bitlogic.train, "count_parameters", broken)
+    with pytest.raises(ValueError, match="internal bug"):
+        main(["info", str(run_dir)])
+
+
+def test_export_formats_come_from_the_registry(run_dir, tmp_path):
+    from bitlogic.cli import EXPORTERS, build_parser
+
+    assert build_parser().parse_args(["export", "x", "--format", "c", "--out", "o"]).format == "c"
+
+    def toy(art, out, args):
+        path = out / "toy.txt"
+        path.write_text(str(art.netlist().num_gates))
+        return [path]
+
+    EXPORTERS.register("toy", toy)
+    try:
+        code, printed, _ = _run(["export", str(run_dir), "--format", "toy", "--out",
+                                 str(tmp_path)])
+        assert code == 0 and printed.strip() == str(tmp_path / "toy.txt")
+        assert (tmp_path / "toy.txt").read_text() == "120"
+    finally:
+        EXPORTERS.unregister("toy")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["export", "x", "--format", "toy", "--out", "o"])
+
+
+def test_synth_targets_come_from_the_flow_registry():
+    from bitlogic.backends.synth import FLOWS, SynthFlow
+    from bitlogic.cli import build_parser
+
+    FLOWS.register("toy_fpga", SynthFlow("proc"))
+    try:
+        args = build_parser().parse_args(["synth-report", "net", "--target", "toy_fpga"])
+        assert args.target == "toy_fpga"
+    finally:
+        FLOWS.unregister("toy_fpga")
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["synth-report", "net", "--target", "toy_fpga"])
+
+
+def test_export_into_a_file_is_a_user_error(run_dir, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code, _, err = _run(["export", str(run_dir), "--format", "netlist", "--out", str(blocker)])
+    assert code == 2 and "is not a directory" in err
+
+
+def test_training_into_a_finished_run_is_a_user_error(run_dir):
+    code, _, err = _run(["train", "--out", str(run_dir), "--quiet"])
+    assert code == 2 and "already holds a training checkpoint" in err

@@ -6,11 +6,14 @@ import pytest
 import torch
 
 from bitlogic.connections import (
+    Connections,
     FixedDenseConnections,
     LearnableDenseConnections,
     select_candidates,
     setup_connections,
 )
+from bitlogic.functional.fused import RoutingKind, RoutingSpec
+from bitlogic.functional.sampling import Sampling
 
 
 def test_factory_kinds_and_alias():
@@ -83,7 +86,7 @@ def test_forward_rejects_wrong_width():
 def test_learnable_routes_argmax_candidate(num_candidates, mode):
     c = LearnableDenseConnections(30, 12, lut_rank=2, num_candidates=num_candidates,
                                   forward_sampling=mode, temperature=0.5)
-    if mode.startswith("gumbel"):
+    if Sampling(mode).uses_gumbel:
         # Gumbel noise may change the argmax; make the logit gaps decisive.
         with torch.no_grad():
             c.weights.mul_(1e6)
@@ -147,3 +150,96 @@ def test_learnable_state_dict_round_trip():
     b = LearnableDenseConnections(40, 8, lut_rank=4, num_candidates=6)
     b.load_state_dict(a.state_dict())
     assert torch.equal(a.selected_indices(), b.selected_indices())
+
+
+# ---- routing(): what the fused kernels are told ------------------------------------------
+
+
+def _apply_routing(route, x, noise=None):
+    """A pure-PyTorch reading of a RoutingSpec: ``(batch, in_dim)`` -> ``(batch, rank, out)``."""
+    if route.kind is RoutingKind.FIXED:
+        return x[:, route.indices]
+    if route.kind is RoutingKind.CANDIDATES:
+        return select_candidates(x[:, route.indices], route.logits, route.temperature,
+                                 route.sampling, noise)
+    pool = torch.arange(route.in_dim).view(-1, 1, 1).expand_as(route.logits)
+    return select_candidates(x[:, pool], route.logits, route.temperature, route.sampling, noise)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_fixed_routing_is_its_indices(training):
+    c = FixedDenseConnections(20, 9, lut_rank=4).train(training)
+    route = c.routing()
+    assert route.kind is RoutingKind.FIXED and route.indices is c.indices
+    assert (route.in_dim, route.rank, route.out_dim, route.num_candidates) == (20, 4, 9, 1)
+
+
+@pytest.mark.parametrize("mode", ["soft", "hard", "gumbel_soft", "gumbel_hard"])
+@pytest.mark.parametrize("num_candidates", [-1, 4])
+def test_learnable_routing_reproduces_the_forward(num_candidates, mode):
+    torch.manual_seed(7)
+    c = LearnableDenseConnections(15, 6, lut_rank=2, num_candidates=num_candidates,
+                                  forward_sampling=mode, temperature=0.4)
+    route = c.routing()
+    expected_kind = RoutingKind.ALL_INPUTS if num_candidates == -1 else RoutingKind.CANDIDATES
+    assert route.kind is expected_kind and route.logits is c.weights
+    assert route.sampling is Sampling(mode) and route.temperature == 0.4
+    assert route.num_candidates == (15 if num_candidates == -1 else 4)
+    x = torch.rand(5, 15, requires_grad=True)
+    noise = torch.randn(c.weights.shape)
+    got = _apply_routing(route, x, noise)
+    if num_candidates == -1:
+        want = c._forward_dense(x, noise)
+    else:
+        want = select_candidates(x[:, c.indices], c.weights, 0.4, mode, noise)
+    assert torch.equal(got, want)
+    gx, gw = torch.autograd.grad(got.sum(), (x, c.weights))
+    wx, ww = torch.autograd.grad(want.sum(), (x, c.weights))
+    assert torch.allclose(gx, wx, atol=1e-6) and torch.allclose(gw, ww, atol=1e-6)
+    c.eval()
+    route = c.routing()
+    assert route.kind is RoutingKind.FIXED
+    assert torch.equal(route.indices, c.selected_indices())
+    assert torch.equal(_apply_routing(route, x), c(x))
+
+
+class _Shuffled(FixedDenseConnections):
+    def forward(self, x):
+        return super().forward(x).flip(1)
+
+
+class _Undescribed(Connections):
+    def forward(self, x):
+        return x[:, None, :].expand(-1, self.lut_rank, -1)
+
+    def selected_indices(self):
+        raise NotImplementedError
+
+
+def test_connections_that_do_not_describe_their_routing_return_none():
+    assert _Shuffled(10, 4).routing() is None
+    assert _Undescribed(lut_rank=2).routing() is None
+
+
+def test_routing_spec_validation():
+    idx = torch.zeros(2, 3, 4, dtype=torch.long)
+    with pytest.raises(ValueError, match="needs logits and sampling"):
+        RoutingSpec(RoutingKind.CANDIDATES, 5, idx)
+    with pytest.raises(ValueError, match="same shape"):
+        RoutingSpec.candidates(idx, torch.zeros(3, 3, 4), 1.0, "soft", 5)
+    with pytest.raises(ValueError, match="forward_sampling"):
+        RoutingSpec.candidates(idx, torch.zeros(2, 3, 4), 1.0, "argmax", 5)
+    with pytest.raises(ValueError, match="temperature"):
+        RoutingSpec.all_inputs(torch.zeros(2, 3, 4), 0.0, "soft")
+    with pytest.raises(ValueError, match="takes no logits"):
+        RoutingSpec(RoutingKind.FIXED, 5, idx[0], torch.zeros(2, 3, 4))
+    with pytest.raises(ValueError, match="takes no indices"):
+        RoutingSpec(RoutingKind.ALL_INPUTS, 2, idx, torch.zeros(2, 3, 4), 1.0, "soft")
+
+
+def test_learnable_forward_sampling_is_validated_on_assignment():
+    c = LearnableDenseConnections(10, 5)
+    c.forward_sampling = "gumbel_hard"
+    assert c.forward_sampling is Sampling.GUMBEL_HARD and "'gumbel_hard'" in repr(c)
+    with pytest.raises(ValueError, match="forward_sampling must be one of"):
+        c.forward_sampling = "argmax"

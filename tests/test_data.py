@@ -173,7 +173,7 @@ def test_bad_split_lists_allowed(split: object) -> None:
 def test_register_dataset_rejects_duplicates_and_serves_new_entries(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(registry_module, "DATASETS", dict(registry_module.DATASETS))
+    monkeypatch.setattr(registry_module, "DATASETS", registry_module.DATASETS.copy())
     with pytest.raises(ValueError, match="'mnist' is already registered"):
         register_dataset(get_dataset_info("mnist"))
     with pytest.raises(TypeError, match="DatasetInfo"):

@@ -256,9 +256,12 @@ def test_http_error_and_timeout_raise_oserror(server: FileServer, tmp_path: Path
 def test_download_via_load_dataset_uses_the_registered_source(
     mnist_server: FileServer, shared: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    info = registry_module.DATASETS["mnist"]
+    info = registry_module.DATASETS.get("mnist")
     source = dataclasses.replace(info.source, base_url=mnist_server.url("mnist"))
-    monkeypatch.setitem(registry_module.DATASETS, "mnist", dataclasses.replace(info, source=source))
+    patched = registry_module.DATASETS.copy()
+    patched.unregister("mnist")
+    patched.register("mnist", dataclasses.replace(info, source=source))
+    monkeypatch.setattr(registry_module, "DATASETS", patched)
     with pytest.raises(FileNotFoundError):
         load_dataset("mnist", "test", data_dir=tmp_path)
     d = load_dataset("mnist", "test", data_dir=tmp_path, download=True)

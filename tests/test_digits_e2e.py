@@ -7,8 +7,8 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from torch import nn
 
-from bitlogic.layers import GroupSum, LogicDense, Thermometer
-from bitlogic.netlist import evaluate_netlist, to_netlist
+from bitlogic.layers import GroupSum, LogicDense, Thermometer, to_netlist
+from bitlogic.netlist import evaluate_netlist
 
 
 def test_digits_reaches_85_percent_discrete_accuracy():

@@ -9,8 +9,15 @@ import pytest
 import torch
 from torch import nn
 
-from bitlogic.layers import DistributiveThermometer, GroupSum, LogicDense, Thermometer
-from bitlogic.netlist import LogicNetlist, evaluate_netlist, to_netlist
+from bitlogic.layers import (
+    DistributiveThermometer,
+    GroupSum,
+    LogicDense,
+    Thermometer,
+    to_netlist,
+)
+from bitlogic.layers.freeze import FREEZE_STEPS, FrozenModule, register_freeze_step
+from bitlogic.netlist import LogicNetlist, NetlistLayer, evaluate_netlist
 
 PARAMS = ["light", "warp", "linear", "polylut", "neurallut", "dwn", "difflogic"]
 
@@ -84,3 +91,47 @@ def test_errors():
         to_netlist(nn.Sequential(DistributiveThermometer(2), LogicDense(8, 4), GroupSum(2)))
     with pytest.raises(TypeError, match="at least one"):
         to_netlist(nn.Sequential(Thermometer(2), GroupSum(2)))
+    with pytest.raises(ValueError, match="reads 5 bits but the module before it produces 4"):
+        to_netlist(nn.Sequential(LogicDense(8, 4), LogicDense(5, 4), GroupSum(2)))
+    with pytest.raises(ValueError, match="not a multiple of the encoder's num_thresholds=3"):
+        to_netlist(nn.Sequential(Thermometer(3), LogicDense(8, 4), GroupSum(2)))
+
+
+def test_metadata_lists_every_layer():
+    model = nn.Sequential(LogicDense(8, 6, "warp", 2), LogicDense(6, 4, "light", 2), GroupSum(2))
+    metadata = to_netlist(model.eval()).metadata
+    assert json.loads(metadata["parametrizations"]) == ["WarpLUT", "LightLUT"]
+    assert json.loads(metadata["connections"]) == ["FixedDenseConnections"] * 2
+
+
+class _Invert(nn.Module):
+    """A toy layer kind: NOT of every input bit."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.width = width
+
+
+def test_a_new_layer_kind_is_a_registered_step():
+    with pytest.raises(TypeError, match="_Invert.*allowed: LogicDense"):
+        to_netlist(nn.Sequential(_Invert(8), GroupSum(2)))
+
+    @register_freeze_step(_Invert)
+    def freeze_invert(module: _Invert) -> FrozenModule:
+        indices = np.arange(module.width, dtype=np.int32)[:, None]
+        luts = np.tile(np.array([1, 0], np.uint8), (module.width, 1))
+        return FrozenModule(module.width, [NetlistLayer(indices, luts)], {"kind": "invert"})
+
+    try:
+        with pytest.raises(ValueError, match="already registered"):
+            register_freeze_step(_Invert)(freeze_invert)
+        model = nn.Sequential(LogicDense(6, 8, "light", 2), _Invert(8), GroupSum(2)).eval()
+        netlist = to_netlist(model)
+        assert len(netlist.layers) == 2 and json.loads(netlist.metadata["kind"]) == ["invert"]
+        x = torch.randint(0, 2, (33, 6)).float()
+        _, counts = evaluate_netlist(netlist, x.numpy())
+        with torch.no_grad():
+            bits = model[0](x)
+        assert np.array_equal(counts, 4 - bits.view(33, 2, 4).sum(2).numpy())
+    finally:
+        del FREEZE_STEPS[_Invert]

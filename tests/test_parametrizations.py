@@ -9,8 +9,19 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bitlogic.functional.bases import corner_inputs, indicator_fold, walsh_fold
-from bitlogic.functional.sampling import VALID_SAMPLING
+from bitlogic.functional.bases import (
+    corner_inputs,
+    indicator_fold,
+    walsh_fold,
+    weighted_indicator_basis_sum,
+)
+from bitlogic.functional.sampling import (
+    VALID_SAMPLING,
+    Sampling,
+    add_gumbel,
+    relaxed_argmax,
+    sample_softmax,
+)
 from bitlogic.parametrizations import (
     DiffLogicLUT,
     DwnLUT,
@@ -306,3 +317,112 @@ def test_update_temperature_changes_sharpness():
 def test_corner_inputs_are_msb_first():
     c = corner_inputs(3, 1)[:, :, 0]
     assert c.tolist() == [list(map(float, bits)) for bits in itertools.product([0, 1], repeat=3)]
+
+
+# ---- sampling modes ------------------------------------------------------------------------
+
+
+def test_sampling_enum_takes_plain_strings():
+    assert [m.value for m in Sampling] == list(VALID_SAMPLING)
+    assert Sampling.parse("gumbel_soft") is Sampling.GUMBEL_SOFT
+    assert Sampling.parse(Sampling.HARD) is Sampling.HARD and Sampling.HARD == "hard"
+    assert [m.uses_gumbel for m in Sampling] == [False, False, True, True]
+    assert [m.is_hard for m in Sampling] == [False, True, False, True]
+    assert str(Sampling.SOFT) == "soft" and f"{Sampling.GUMBEL_HARD}" == "gumbel_hard"
+    with pytest.raises(ValueError, match=r"connection_sampling must be one of \('soft', 'hard'"):
+        Sampling.parse("gumbel", "connection_sampling")
+    with pytest.raises(ValueError, match=r"must be one of \('soft',\), got 'hard'"):
+        Sampling.parse("hard", allowed=("soft",))
+
+
+def test_forward_sampling_is_an_enum_validated_on_assignment():
+    p = LightLUT(lut_rank=2, forward_sampling="hard")
+    assert p.forward_sampling is Sampling.HARD and "forward_sampling='hard'" in repr(p)
+    p.forward_sampling = "gumbel_soft"
+    assert p.forward_sampling is Sampling.GUMBEL_SOFT
+    with pytest.raises(ValueError, match="forward_sampling"):
+        p.forward_sampling = "sometimes"
+
+
+def test_subclasses_may_restrict_the_sampling_modes():
+    class SoftOnly(LightLUT):
+        SAMPLING_MODES = ("soft",)
+
+    assert SoftOnly(lut_rank=2).forward_sampling is Sampling.SOFT
+    with pytest.raises(ValueError, match=r"forward_sampling must be one of \('soft',\)"):
+        SoftOnly(lut_rank=2, forward_sampling="hard")
+
+
+@pytest.mark.parametrize("mode", VALID_SAMPLING)
+def test_relaxed_argmax_is_the_one_argmax_straight_through(mode):
+    torch.manual_seed(0)
+    logits = torch.randn(5, 7, requires_grad=True)
+    noise = torch.randn(5, 7)
+    sample = relaxed_argmax(logits, 0.3, mode, dim=0, noise=noise)
+    z = logits + noise if Sampling(mode).uses_gumbel else logits
+    assert torch.equal(sample.index, z.argmax(0, keepdim=True))
+    assert torch.equal(sample.one_hot.sum(0), torch.ones(7))
+    assert torch.allclose(sample.soft, torch.softmax(z / 0.3, dim=0))
+    st = sample.straight_through()
+    assert torch.equal(st, sample.one_hot)
+    (g,) = torch.autograd.grad((st * torch.arange(35.0).view(5, 7)).sum(), logits,
+                               retain_graph=True)
+    (want,) = torch.autograd.grad((sample.soft * torch.arange(35.0).view(5, 7)).sum(), logits)
+    assert torch.allclose(g, want)
+    expected = st if Sampling(mode).is_hard else sample.soft
+    assert torch.equal(sample_softmax(logits, 0.3, mode, dim=0, noise=noise), expected)
+
+
+def test_add_gumbel_checks_the_noise_shape():
+    x = torch.zeros(2, 3)
+    assert add_gumbel(x, "hard") is x
+    with pytest.raises(ValueError, match=r"noise must have shape \(2, 3\)"):
+        add_gumbel(x, "gumbel_hard", torch.zeros(3, 2))
+
+
+# ---- contraction ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_contraction_accepts_the_implemented_pattern_only(training):
+    p, w = make("warp", 2)
+    x = binary_inputs(5, 2, 37)
+    want = p(x, w, training=False)
+    for same in ("n,bn->bn", " n , an -> an "):
+        if not training:
+            assert torch.equal(p(x, w, training=False, contraction=same), want)
+        else:
+            assert p(x, w, training=True, contraction=same).shape == (5, 37)
+    for bad in ("n,bhn->bhn", "n,n->n", "bn,n->b", "n,bn->b", "n,bbn->bbn"):
+        with pytest.raises(ValueError, match="contraction"):
+            p(x, w, training=training, contraction=bad)
+    with pytest.raises(ValueError, match="x must be"):
+        p(x[..., None], w, training=training)
+
+
+def test_functional_lookup_contraction_names_the_extra_axes():
+    luts = torch.randint(0, 2, (6, 4)).float()
+    x = binary_inputs(3, 2, 6)
+    x4 = torch.stack([x, 1 - x], dim=2)  # (batch, rank, 2, neurons)
+    out = weighted_indicator_basis_sum(x4, luts, "n,bhn->bhn", 2)
+    assert torch.equal(out[:, 0], weighted_indicator_basis_sum(x, luts, "n,bn->bn", 2))
+    with pytest.raises(ValueError, match="'n,bcn->bcn'"):
+        weighted_indicator_basis_sum(x4, luts, "n,bn->bn", 2)
+
+
+# ---- PolyLUT exponents ---------------------------------------------------------------------
+
+
+def test_polylut_exponents_are_not_saved_and_old_checkpoints_load():
+    p = PolyLUT(lut_rank=4, degree=3, weight_init="residual")
+    p.init_weights(5, None)  # sets the residual anchor
+    state = p.state_dict()
+    assert not any(k.startswith("exponent_matrix") for k in state)
+    assert p.exponent_matrix.dtype == torch.int64 and p.exponent_matrix.shape == (35, 4)
+    old = dict(state, exponent_matrix=p.exponent_matrix.float(),
+               exponent_matrix_long=p.exponent_matrix.clone())
+    q = PolyLUT(lut_rank=4, degree=3)
+    q.load_state_dict(old)  # strict: the legacy keys are consumed, not unexpected
+    assert torch.equal(q.residual_anchor, p.residual_anchor)
+    with pytest.raises(RuntimeError, match="another degree"):
+        PolyLUT(lut_rank=4, degree=2).load_state_dict(old)

@@ -138,3 +138,80 @@ def test_valid_keys_cover_every_section():
     for key in ("dataset.name", "encoder.thresholds", "model.tau", "optimizer.weight_decay",
                 "lr_schedule.kind", "temperature.kind", "train.batch_size", "train.patience"):
         assert key in keys
+
+
+def _registry(key):
+    """The registry a config key's choices come from."""
+    from bitlogic.connections.factory import CONNECTIONS
+    from bitlogic.data.registry import DATASETS
+    from bitlogic.parametrizations.registry import PARAMETRIZATIONS
+    from bitlogic.schedules import TEMPERATURE_SCHEDULES
+    from bitlogic.train.families import ENCODERS, LR_SCHEDULES, OPTIMIZERS
+
+    return {
+        "dataset.name": DATASETS,
+        "encoder.kind": ENCODERS,
+        "optimizer.kind": OPTIMIZERS,
+        "lr_schedule.kind": LR_SCHEDULES,
+        "temperature.kind": TEMPERATURE_SCHEDULES,
+        "model.parametrization": PARAMETRIZATIONS,
+        "model.connections": CONNECTIONS,
+    }[key]
+
+
+@pytest.mark.parametrize("key", ["dataset.name", "encoder.kind", "optimizer.kind",
+                                 "lr_schedule.kind", "temperature.kind",
+                                 "model.parametrization", "model.connections"])
+def test_config_choices_come_from_the_registries(key):
+    registry = _registry(key)
+    with pytest.raises(ConfigError, match=f"{key} must be one of .*got 'toy_kind'"):
+        load_preset("digits-tiny", [f"{key}=toy_kind"])
+    registry.register("toy_kind", object())  # validation only reads the names
+    try:
+        assert "toy_kind" in str(load_preset("digits-tiny", [f"{key}=toy_kind"]).to_dict())
+    finally:
+        registry.unregister("toy_kind")
+    with pytest.raises(ConfigError, match=key):
+        load_preset("digits-tiny", [f"{key}=toy_kind"])
+
+
+def test_registered_encoder_optimizer_and_lr_schedule_are_built():
+    import torch
+
+    from bitlogic.train.families import ENCODERS, LR_SCHEDULES, OPTIMIZERS
+    from bitlogic.train.loop import build_optimizer, lr_at
+    from bitlogic.train.model import build_encoder
+
+    ENCODERS.register("toy_sign", lambda enc, fit_x=None: torch.nn.Identity())
+    OPTIMIZERS.register("toy_sgd", lambda o, params: torch.optim.SGD(params, lr=o.lr))
+    LR_SCHEDULES.register("toy_halving", lambda s, base, epoch, epochs: base / 2**epoch)
+    try:
+        config = load_preset("digits-tiny", ["encoder.kind=toy_sign", "optimizer.kind=toy_sgd",
+                                             "lr_schedule.kind=toy_halving", "optimizer.lr=0.5"])
+        assert isinstance(build_encoder(config), torch.nn.Identity)
+        model = build_model(config, num_features=192, num_classes=10)
+        assert type(build_optimizer(config, model)) is torch.optim.SGD
+        assert lr_at(config, 3) == 0.5 / 8
+    finally:
+        ENCODERS.unregister("toy_sign")
+        OPTIMIZERS.unregister("toy_sgd")
+        LR_SCHEDULES.unregister("toy_halving")
+
+
+def test_built_in_lr_schedules_and_optimizers():
+    import torch
+
+    from bitlogic.train.loop import build_optimizer, lr_at
+
+    step = load_preset("digits-tiny", ["lr_schedule.kind=step", "lr_schedule.step_epochs=2",
+                                       "lr_schedule.gamma=0.5", "optimizer.lr=0.4"])
+    assert [lr_at(step, e) for e in range(5)] == [0.4, 0.4, 0.2, 0.2, 0.1]
+    cosine = load_preset("digits-tiny", ["lr_schedule.kind=cosine", "train.epochs=4",
+                                         "lr_schedule.min_lr=0.1", "optimizer.lr=0.5"])
+    assert lr_at(cosine, 0) == 0.5 and lr_at(cosine, 2) == pytest.approx(0.3)
+    assert lr_at(load_preset("digits-tiny"), 7) == load_preset("digits-tiny").optimizer.lr
+    model = torch.nn.Linear(3, 2)
+    for kind, cls in [("adamw", torch.optim.AdamW), ("adam", torch.optim.Adam),
+                      ("sgd", torch.optim.SGD)]:
+        config = load_preset("digits-tiny", [f"optimizer.kind={kind}"])
+        assert type(build_optimizer(config, model)) is cls

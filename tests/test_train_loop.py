@@ -13,7 +13,8 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from bitlogic.netlist import LogicNetlist, to_netlist
+from bitlogic.layers import to_netlist
+from bitlogic.netlist import LogicNetlist
 from bitlogic.train import load_preset, load_run, read_config, train
 from bitlogic.train.checkpoint import read_meta
 from bitlogic.train.metrics import FIELDS, read_metrics

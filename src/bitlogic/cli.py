@@ -13,7 +13,11 @@ Examples::
 
 Bad input (a missing path, an unknown preset or config key) prints one line
 ``bitlogic: error: ...`` and exits with status 2; set ``BITLOGIC_DEBUG=1`` for
-the traceback.
+the traceback. Only :class:`CliError` and
+:class:`~bitlogic.train.typed.ConfigError` count as bad input: the commands
+turn the documented user-facing errors (a missing file, a file that is not an
+artifact) into ``CliError`` where they call into the library, so any other
+exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -28,17 +32,44 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bitlogic import __version__
+from bitlogic.registry import Registry
 
 if TYPE_CHECKING:
     from bitlogic.train.config import RunConfig
+    from bitlogic.train.runs import Artifact
 
-EXPORT_FORMATS = ("netlist", "c", "verilog")
-SYNTH_TARGETS = ("lut6", "xilinx")
 EXIT_USAGE = 2
 
 
 class CliError(Exception):
     """A user error: printed as one line, exit status 2."""
+
+
+def _user_error(err: Exception) -> CliError:
+    """``err`` as a :class:`CliError` with the same message (a KeyError's unquoted)."""
+    message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
+    return CliError(message)
+
+
+def _resolve(path: str) -> Artifact:
+    """The artifact at ``path``; a missing path or a foreign file is the user's error."""
+    from bitlogic.train import resolve_artifact
+
+    try:
+        return resolve_artifact(path)
+    except (FileNotFoundError, ValueError) as err:
+        raise _user_error(err) from None
+
+
+def _positive_int(text: str) -> int:
+    """argparse ``type`` for counts (threads, repeats)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -54,7 +85,10 @@ def _train(args: argparse.Namespace) -> int:
     if args.resume:
         if args.out is None:
             raise CliError("--resume needs --out RUN_DIR (the run to continue)")
-        saved = read_config(Path(args.out) / CONFIG_FILE)
+        try:
+            saved = read_config(Path(args.out) / CONFIG_FILE)
+        except FileNotFoundError as err:
+            raise _user_error(err) from None
         if args.preset is not None and args.preset != saved.name:
             raise CliError(f"--preset {args.preset} does not match the run's preset "
                            f"{saved.name!r}; omit --preset when resuming")
@@ -66,8 +100,12 @@ def _train(args: argparse.Namespace) -> int:
         config = load_preset(args.preset or DEFAULT_PRESET, overrides)
         stamp = time.strftime("%Y%m%d-%H%M%S")
         out = Path(args.out) if args.out is not None else Path("runs") / f"{config.name}-{stamp}"
-    result = train(config, out, data_dir=args.data_dir, resume=args.resume,
-                   verbose=not args.quiet)
+    try:
+        result = train(config, out, data_dir=args.data_dir, resume=args.resume,
+                       verbose=not args.quiet)
+    except (FileExistsError, FileNotFoundError) as err:
+        # A run already in --out, nothing to resume, or dataset files not downloaded.
+        raise _user_error(err) from None
     if result.run_dir is not None:  # rank 0 only
         s = result.summary
         print(f"run: {result.run_dir}")
@@ -80,10 +118,10 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from bitlogic.train import evaluate, evaluate_packed, resolve_artifact
+    from bitlogic.train import evaluate, evaluate_packed
     from bitlogic.train.splits import load_split
 
-    art = resolve_artifact(args.path)
+    art = _resolve(args.path)
     config = art.config()
     if config is None and args.split == "val":
         raise CliError("--split val needs the run's config, which this netlist does not record")
@@ -92,7 +130,10 @@ def _eval(args: argparse.Namespace) -> int:
     if config is None:
         raise CliError(f"{args.path} does not say which dataset it was trained on; "
                        f"pass --dataset NAME")
-    x, y = load_split(config, args.split, args.data_dir)
+    try:
+        x, y = load_split(config, args.split, args.data_dir)
+    except FileNotFoundError as err:  # dataset files not downloaded, or a wrong --data-dir
+        raise _user_error(err) from None
     if len(y) == 0:
         raise CliError(f"the {args.split} split of this run is empty (dataset.val_fraction=0?)")
     report = {"path": str(args.path), "kind": art.kind, "dataset": config.dataset.name,
@@ -127,46 +168,52 @@ def _with_dataset(config: RunConfig | None, name: str) -> RunConfig:
     return RunConfig.from_dict(base)
 
 
-def _export(args: argparse.Namespace) -> int:
-    from bitlogic.train import export_netlist, resolve_artifact
+# --format -> write(artifact, out_dir, args) -> the paths written.
+EXPORTERS: Registry = Registry("export format", ValueError)
 
-    art = resolve_artifact(args.path)
+
+@EXPORTERS.register("netlist")
+def _export_netlist(art: Artifact, out: Path, args: argparse.Namespace) -> list[Path]:
+    from bitlogic.train import export_netlist
+
+    target = out / "netlist.safetensors"
+    if art.kind == "netlist":
+        art.netlist().save(target)
+    else:  # freeze from the model, so the netlist records the run's config
+        export_netlist(art.model(), art.config(), target)
+    return [target]
+
+
+@EXPORTERS.register("c")
+def _export_c(art: Artifact, out: Path, args: argparse.Namespace) -> list[Path]:
+    from bitlogic.backends import emit_c
+
+    return emit_c(art.netlist(), out) or sorted(out.iterdir())
+
+
+@EXPORTERS.register("verilog")
+def _export_verilog(art: Artifact, out: Path, args: argparse.Namespace) -> list[Path]:
+    from bitlogic.backends import emit_verilog
+
+    return emit_verilog(art.netlist(), out, pipeline=args.pipeline) or sorted(out.iterdir())
+
+
+def _export(args: argparse.Namespace) -> int:
+    art = _resolve(args.path)
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    if args.format == "netlist":
-        target = out / "netlist.safetensors"
-        model = art.model() if art.kind != "netlist" else None
-        if model is not None:
-            export_netlist(model, art.config(), target)
-        else:
-            art.netlist().save(target)
-        written = [target]
-    else:
-        netlist = art.netlist()
-        name = "emit_c" if args.format == "c" else "emit_verilog"
-        emit = _backend_function(name)
-        kwargs = {"pipeline": args.pipeline} if args.format == "verilog" else {}
-        written = emit(netlist, out, **kwargs) or sorted(out.iterdir())
-    for path in written:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise CliError(f"--out {out} exists and is not a directory") from None
+    for path in EXPORTERS.get(args.format)(art, out, args):
         print(path)
     return 0
 
 
-def _backend_function(name: str):
-    try:
-        import bitlogic.backends as backends
-    except ImportError as err:
-        raise CliError(f"bitlogic.backends cannot be imported ({err})") from None
-    fn = getattr(backends, name, None)
-    if fn is None:
-        raise CliError(f"this bitlogic build has no bitlogic.backends.{name}")
-    return fn
-
-
 def _info(args: argparse.Namespace) -> int:
-    from bitlogic.train import count_parameters, resolve_artifact
+    from bitlogic.train import count_parameters
 
-    art = resolve_artifact(args.path)
+    art = _resolve(args.path)
     model = art.model()
     netlist = art.netlist()
     config = art.config()
@@ -211,10 +258,9 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _synth_report(args: argparse.Namespace) -> int:
-    from bitlogic.train import resolve_artifact
+    from bitlogic.backends import synth_report
 
-    netlist = resolve_artifact(args.path).netlist()
-    synth_report = _backend_function("synth_report")
+    netlist = _resolve(args.path).netlist()
     try:
         report = synth_report(netlist, target=args.target, timeout=args.timeout)
     except RuntimeError as err:  # yosys missing or failing is the user's environment
@@ -242,6 +288,8 @@ def _presets(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``bitlogic`` command."""
+    from bitlogic.backends.synth import FLOWS
+
     parser = argparse.ArgumentParser(prog="bitlogic", description=__doc__.split("\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"bitlogic {__version__}")
@@ -265,15 +313,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test", choices=("train", "val", "test"))
     p.add_argument("--data-dir", help="dataset directory (default: $BITLOGIC_DATA)")
     p.add_argument("--dataset", help="dataset name, for a netlist that does not record it")
-    p.add_argument("--threads", type=int, help="packed engine threads (default: all cores)")
-    p.add_argument("--repeat", type=int, default=1,
+    p.add_argument("--threads", type=_positive_int,
+                   help="packed engine threads (default: all cores)")
+    p.add_argument("--repeat", type=_positive_int, default=1,
                    help="netlist: time the split tiled N times (stable samples/s)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_eval)
 
     p = sub.add_parser("export", help="write a netlist, C or Verilog bundle")
     p.add_argument("path", metavar="CHECKPOINT_OR_NETLIST")
-    p.add_argument("--format", required=True, choices=EXPORT_FORMATS)
+    p.add_argument("--format", required=True, choices=EXPORTERS.names())
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--pipeline", action="store_true", help="verilog: register every layer")
     p.set_defaults(func=_export)
@@ -285,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("synth-report", help="estimated FPGA resources of a netlist")
     p.add_argument("path", metavar="NETLIST")
-    p.add_argument("--target", default="lut6", choices=SYNTH_TARGETS)
+    p.add_argument("--target", default="lut6", choices=FLOWS.names())
     p.add_argument("--timeout", type=float, help="seconds before yosys is stopped")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_synth_report)
@@ -303,12 +352,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CliError, ConfigError, FileNotFoundError, FileExistsError, KeyError,
-            ValueError) as err:
+    except (CliError, ConfigError) as err:  # anything else is a bug: keep its traceback
         if os.environ.get("BITLOGIC_DEBUG"):
             raise
-        message = err.args[0] if isinstance(err, KeyError) and err.args else str(err)
-        print(f"bitlogic: error: {message}", file=sys.stderr)
+        print(f"bitlogic: error: {err}", file=sys.stderr)
         return EXIT_USAGE
 
 

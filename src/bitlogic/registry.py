@@ -49,7 +49,10 @@ class Registry(Generic[T]):
                 non-empty string.
         """
         def add(obj: T) -> T:
-            for key in (name, *aliases):
+            keys = (name, *aliases)
+            if len(set(keys)) != len(keys):
+                raise ValueError(f"{self.family} {name!r} lists a name twice: {keys}")
+            for key in keys:
                 if not isinstance(key, str) or not key:
                     raise ValueError(f"{self.family} names must be non-empty strings, "
                                      f"got {key!r}")
@@ -63,9 +66,20 @@ class Registry(Generic[T]):
         return add if entry is None else add(entry)
 
     def unregister(self, name: str) -> None:
-        """Remove ``name`` and its aliases (for tests that register toys)."""
-        self._entries.pop(self.canonical(name))
-        self._aliases = {a: n for a, n in self._aliases.items() if n != name}
+        """Remove ``name`` (or the entry an alias names) and all its aliases.
+
+        Meant for tests that register toys.
+        """
+        target = self.canonical(name)
+        del self._entries[target]
+        self._aliases = {a: n for a, n in self._aliases.items() if n != target}
+
+    def copy(self) -> Registry[T]:
+        """An independent registry with the same entries (tests patch one in)."""
+        twin: Registry[T] = Registry(self.family, self.error)
+        twin._entries = dict(self._entries)
+        twin._aliases = dict(self._aliases)
+        return twin
 
     def canonical(self, name: str) -> str:
         """The registered name ``name`` refers to (itself or the target of an alias).
@@ -79,7 +93,7 @@ class Registry(Generic[T]):
             if name in self._aliases:
                 return self._aliases[name]
         raise self.error(f"unknown {self.family} {name!r}; valid names: "
-                         f"{self.names(aliases=True)}")
+                         f"{', '.join(self.names(aliases=True))}")
 
     def get(self, name: str) -> T:
         """The entry registered under ``name`` (or an alias of it)."""
@@ -100,7 +114,8 @@ class Registry(Generic[T]):
         return sorted(self._entries.items())
 
     def __contains__(self, name: object) -> bool:
-        return name in self._entries or name in self._aliases
+        # Only strings are names; this keeps ``[..] in registry`` False, not a TypeError.
+        return isinstance(name, str) and (name in self._entries or name in self._aliases)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())

@@ -3,12 +3,39 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from torch import nn
 
-SCHEDULE_KINDS = ("constant", "linear", "cosine", "exponential")
+from .registry import Registry
+
 TARGETS = ("parametrizations", "connections", "all")
+
+# kind -> f(start, end, frac) with frac in [0, 1] the share of the schedule done.
+TEMPERATURE_SCHEDULES: Registry[Callable[[float, float, float], float]] = Registry(
+    "temperature schedule", ValueError
+)
+
+
+@TEMPERATURE_SCHEDULES.register("constant")
+def _constant(start: float, end: float, frac: float) -> float:
+    return start
+
+
+@TEMPERATURE_SCHEDULES.register("linear")
+def _linear(start: float, end: float, frac: float) -> float:
+    return start + (end - start) * frac
+
+
+@TEMPERATURE_SCHEDULES.register("cosine")
+def _cosine(start: float, end: float, frac: float) -> float:
+    return end + (start - end) * 0.5 * (1 + math.cos(math.pi * frac))
+
+
+@TEMPERATURE_SCHEDULES.register("exponential")
+def _exponential(start: float, end: float, frac: float) -> float:
+    return start * (end / start) ** frac
 
 
 @dataclass(frozen=True)
@@ -17,7 +44,7 @@ class TemperatureSchedule:
 
     ``constant`` stays at ``start``; ``linear`` and ``cosine`` interpolate;
     ``exponential`` interpolates geometrically. After ``steps`` the value
-    stays at ``end``.
+    stays at ``end``. ``kind`` is any name in ``TEMPERATURE_SCHEDULES``.
 
     Example:
         >>> TemperatureSchedule("linear", 1.0, 0.1, steps=10)(5)
@@ -30,22 +57,17 @@ class TemperatureSchedule:
     steps: int = 1
 
     def __post_init__(self):
-        if self.kind not in SCHEDULE_KINDS:
-            raise ValueError(f"kind must be one of {SCHEDULE_KINDS}, got {self.kind!r}")
+        if self.kind not in TEMPERATURE_SCHEDULES:
+            raise ValueError(f"kind must be one of {TEMPERATURE_SCHEDULES.names()}, "
+                             f"got {self.kind!r}")
         if not (self.start > 0 and self.end > 0):
             raise ValueError(f"start and end must be > 0, got {self.start}, {self.end}")
         if not isinstance(self.steps, int) or self.steps < 1:
             raise ValueError(f"steps must be a positive integer, got {self.steps!r}")
 
     def __call__(self, step: int) -> float:
-        if self.kind == "constant":
-            return self.start
         frac = min(max(step, 0), self.steps) / self.steps
-        if self.kind == "linear":
-            return self.start + (self.end - self.start) * frac
-        if self.kind == "cosine":
-            return self.end + (self.start - self.end) * 0.5 * (1 + math.cos(math.pi * frac))
-        return self.start * (self.end / self.start) ** frac
+        return TEMPERATURE_SCHEDULES.get(self.kind)(self.start, self.end, frac)
 
 
 def set_temperature(model: nn.Module, temperature: float, target: str = "parametrizations") -> int:

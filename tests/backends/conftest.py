@@ -10,14 +10,14 @@ import os
 
 import pytest
 
-from bitlogic import _native
+from bitlogic import native
 from bitlogic.backends import packed_native
 
 
 @pytest.fixture(scope="session")
 def native_engine():
     """The compiled packed engine; skipped when disabled on purpose or (locally) unbuildable."""
-    if _native.native_disabled():
+    if native.native_disabled():
         pytest.skip("BITLOGIC_NO_NATIVE is set")
     lib = packed_native.load_engine()
     if lib is None:

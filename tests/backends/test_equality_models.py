@@ -15,8 +15,7 @@ from test_verilog import assert_passed, simulate
 from torch import nn
 
 from bitlogic.backends import PackedLogicNet, emit_verilog
-from bitlogic.layers import DistributiveThermometer, GroupSum, LogicDense, Thermometer
-from bitlogic.netlist import to_netlist
+from bitlogic.layers import DistributiveThermometer, GroupSum, LogicDense, Thermometer, to_netlist
 
 PARAMS = ["light", "warp", "linear", "polylut", "neurallut", "dwn", "difflogic"]
 ENCODERS = [None, "uniform", "distributive"]

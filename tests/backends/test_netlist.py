@@ -10,7 +10,14 @@ import pytest
 from netlist_cases import TIE_INPUTS, TIE_PREDICTIONS, random_netlist, tie_netlist
 from safetensors.numpy import load_file, save_file
 
-from bitlogic.netlist import InputEncoding, LogicNetlist, NetlistLayer, evaluate_netlist
+from bitlogic.netlist import (
+    NETLIST_HEADER_KEY,
+    InputEncoding,
+    LogicNetlist,
+    NetlistLayer,
+    evaluate_netlist,
+    is_netlist_file,
+)
 from bitlogic.netlist.reference import encode_inputs, predict_from_counts
 
 
@@ -183,6 +190,22 @@ def test_load_rejects_plain_safetensors(tmp_path):
     save_file({"w": np.zeros(3, np.float32)}, str(path))
     with pytest.raises(ValueError, match="not a bitlogic netlist"):
         LogicNetlist.load(path)
+
+
+def test_is_netlist_file(tmp_path):
+    path = small_netlist().save(tmp_path / "n.safetensors")
+    assert is_netlist_file(path)
+    plain = tmp_path / "weights.safetensors"
+    save_file({"w": np.zeros(3, np.float32)}, str(plain))
+    assert not is_netlist_file(plain)
+    other = tmp_path / "other.safetensors"
+    save_file({"w": np.zeros(3, np.float32)}, str(other),
+              metadata={NETLIST_HEADER_KEY: json.dumps({"format": "something-else"})})
+    assert not is_netlist_file(other)
+    text = tmp_path / "notes.txt"
+    text.write_text("not safetensors")
+    assert not is_netlist_file(text)
+    assert not is_netlist_file(tmp_path / "missing.safetensors")
 
 
 def test_load_validates(tmp_path):

@@ -10,22 +10,28 @@ import pytest
 import torch
 from kernel_checks import MODES, assert_close
 
+from bitlogic.connections import FixedDenseConnections
 from bitlogic.kernels import dispatch, use_kernels
 from bitlogic.layers import GroupSum, LogicDense
 from bitlogic.parametrizations import LightLUT, list_parametrizations
 
 TRAINED = ("light", "warp", "linear", "dwn", "difflogic")
+# What each parametrization's fused_spec says in training: (kernel, basis, sampled).
+TRAINED_SPECS = {"light": ("fold", "indicator", False), "warp": ("fold", "walsh", True),
+                 "linear": ("fold", "linear", True), "dwn": ("lookup", "indicator", False),
+                 "difflogic": ("fold", "indicator", False)}
+EVAL_SPEC = ("fold", "indicator", False)
 
 
 @pytest.fixture
 def fused_calls(monkeypatch):
-    """Counts the layers that went through the kernels."""
+    """The ``(kernel, basis, sampled)`` of every layer that went through the kernels."""
     calls = []
     original = dispatch.lut_forward
 
-    def spy(*args, **kwargs):
-        calls.append(type(args[0]).__name__)
-        return original(*args, **kwargs)
+    def spy(spec, *args, **kwargs):
+        calls.append((spec.kernel.value, spec.basis.value, spec.sampling is not None))
+        return original(spec, *args, **kwargs)
 
     monkeypatch.setattr(dispatch, "lut_forward", spy)
     return calls
@@ -60,7 +66,7 @@ def test_fused_layer_matches_reference(name, mode, fused_calls):
     layer = LogicDense(30, 21, parametrization=name, lut_rank=rank, forward_sampling=mode,
                        temperature=0.7)
     _assert_same(layer, torch.rand(19, 30))
-    assert len(fused_calls) == 1
+    assert fused_calls == [TRAINED_SPECS[name]]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -111,7 +117,7 @@ def test_eval_lookup_is_fused_for_every_parametrization(name, fused_calls):
         with use_kernels(False):
             reference = layer(x)
     assert torch.equal(fused, reference)
-    assert fused_calls == [type(layer.parametrization).__name__]
+    assert fused_calls == [EVAL_SPEC]
 
 
 class _ShiftedLight(LightLUT):
@@ -138,10 +144,34 @@ def test_unsupported_training_layers_use_the_reference(make, fused_calls):
     assert fused_calls == []
 
 
+class _ReversedSlots(FixedDenseConnections):
+    """Overrides forward, so its inherited routing() no longer describes it."""
+
+    def forward(self, x):
+        return super().forward(x).flip(1)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_connections_without_a_routing_use_the_reference(training, fused_calls):
+    torch.manual_seed(8)
+    conn = _ReversedSlots(12, 7, lut_rank=2)
+    layer = LogicDense(12, 7, parametrization="warp", lut_rank=2, connections=conn)
+    layer.train(training)
+    x = (torch.rand(9, 12) > 0.5).float()
+    out = layer(x)
+    gathered = x[:, conn.indices].flip(1)
+    expected = layer.parametrization(gathered, layer.weight, training)
+    if training:
+        assert out.shape == (9, 7)
+    else:
+        assert torch.equal(out, expected)
+    assert fused_calls == []
+
+
 def test_other_inputs_fall_through(fused_calls):
     layer = LogicDense(8, 6)
     layer(torch.rand(5, 8))
-    assert fused_calls == ["LightLUT"]
+    assert fused_calls == [TRAINED_SPECS["light"]]
     fused_calls.clear()
     layer.double()(torch.rand(5, 8, dtype=torch.float64))
     with use_kernels(False):

@@ -144,7 +144,7 @@ def test_bad_operands_are_rejected():
     with pytest.raises(ValueError, match="noise must have shape"):
         fused_fold(torch.rand(2, 3), torch.rand(2, 4), routing, "walsh", "gumbel_soft",
                    noise=torch.rand(3, 2))
-    with pytest.raises(ValueError, match="forward_sampling"):
+    with pytest.raises(ValueError, match=r"^sampling must be one of \('soft', 'hard'"):
         fused_fold(torch.rand(2, 3), torch.rand(2, 4), routing, "walsh", "sometimes")
 
 

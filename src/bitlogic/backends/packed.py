@@ -66,7 +66,7 @@ class PackedLogicNet:
 
     Args:
         netlist_or_model: a ``LogicNetlist``, or a trained model that
-            :func:`bitlogic.netlist.to_netlist` can freeze.
+            :func:`bitlogic.layers.to_netlist` can freeze.
         num_threads: OpenMP threads; ``None`` uses every core available.
         use_native: ``None`` picks the compiled kernel when it builds and the
             NumPy path otherwise; ``True`` requires the kernel; ``False``
@@ -164,13 +164,16 @@ class PackedLogicNet:
 def _as_netlist(obj: object) -> LogicNetlist:
     if isinstance(obj, LogicNetlist):
         return obj
-    try:
-        from bitlogic.netlist import to_netlist  # lazy: backends never import layers
-    except ImportError as err:
+    nn = sys.modules.get("torch.nn")  # a model can only exist if torch was imported
+    if nn is None or not isinstance(obj, nn.Module):
         raise TypeError(
-            f"PackedLogicNet needs a LogicNetlist or a model to freeze, got "
-            f"{type(obj).__name__} (and bitlogic.netlist.to_netlist is unavailable)"
-        ) from err
+            f"PackedLogicNet needs a LogicNetlist or a trained torch model to freeze, "
+            f"got {type(obj).__name__}"
+        )
+    # Freezing needs the layers; reached only when the caller already holds a model, so
+    # the backends themselves never import torch or bitlogic.layers.
+    from bitlogic.netlist import to_netlist
+
     return to_netlist(obj)
 
 

@@ -1,8 +1,8 @@
-"""ctypes binding of the compiled packed engine (``csrc/packed*.c``).
+"""Declaration of the compiled packed engine (``csrc/packed/``) on :class:`bitlogic.native.Library`.
 
-The kernel is generic: it is compiled once per machine by
-:func:`bitlogic._native.load_library` and reads a :class:`PackedProgram`
-through the ``bl_net`` struct, so switching models costs no compile.
+The kernel is generic: it is compiled once per machine and reads a
+:class:`PackedProgram` through the ``bl_net`` struct (mirrored here and
+checked against the library on load), so switching models costs no compile.
 """
 
 from __future__ import annotations
@@ -12,12 +12,14 @@ from pathlib import Path
 
 import numpy as np
 
-from bitlogic import _native
+from bitlogic import native
 from bitlogic.backends.packed_program import PackedProgram
 
 LIBRARY_NAME = "bitlogic_packed"
-SOURCES = ["packed.c", "packed_input.c", "packed_layers.c", "packed_w4.c"]
-BLOCK_WORDS = (8, 4)  # the two builds in the library (see csrc/packed.h)
+SOURCES = ["packed/packed.c", "packed/packed_input.c", "packed/packed_layers.c",
+           "packed/packed_w4.c", "packed/packed_abi.c"]
+BLOCK_WORDS = (8, 4)  # the two builds in the library (see csrc/packed/packed.h)
+ABI_VERSION = 1  # BL_PACKED_ABI_VERSION
 
 # Input kinds understood by bl_run (enum in packed.h).
 X_U8_BITS, X_F32_BITS, X_F32_FEATURES = 0, 1, 2
@@ -26,6 +28,8 @@ _p = ctypes.c_void_p
 
 
 class _BlNet(ctypes.Structure):
+    """Mirror of ``bl_net`` in ``csrc/packed/packed.h``."""
+
     _fields_ = [
         ("num_inputs", ctypes.c_int32),
         ("num_layers", ctypes.c_int32),
@@ -47,21 +51,27 @@ class _BlNet(ctypes.Structure):
     ]
 
 
+_RUN = (ctypes.c_int64, [ctypes.POINTER(_BlNet), _p, ctypes.c_int32, ctypes.c_int64,
+                         _p, _p, _p, ctypes.c_int32])
+_SIGNATURES = {
+    **{f"bl_run_w{words}": _RUN for words in BLOCK_WORDS},
+    **{f"bl_block_samples_w{words}": (ctypes.c_int32, []) for words in BLOCK_WORDS},
+    "bl_isa": (ctypes.c_char_p, []),
+}
+ABI = {
+    "BL_PACKED_ABI_VERSION": ABI_VERSION,
+    **native.struct_abi("bl_net", _BlNet),
+    "BL_X_U8_BITS": X_U8_BITS,
+    "BL_X_F32_BITS": X_F32_BITS,
+    "BL_X_F32_FEATURES": X_F32_FEATURES,
+}
+
+LIBRARY = native.Library(LIBRARY_NAME, SOURCES, _SIGNATURES, ABI)
+
+
 def load_engine() -> ctypes.CDLL | None:
     """The compiled engine with its signatures set, or ``None`` when unavailable."""
-    lib = _native.load_library(LIBRARY_NAME, SOURCES)
-    if lib is not None and not getattr(lib, "_bitlogic_typed", False):
-        for words in BLOCK_WORDS:
-            run = getattr(lib, f"bl_run_w{words}")
-            run.restype = ctypes.c_int64
-            run.argtypes = [
-                ctypes.POINTER(_BlNet), _p, ctypes.c_int32, ctypes.c_int64,
-                _p, _p, _p, ctypes.c_int32,
-            ]
-            getattr(lib, f"bl_block_samples_w{words}").restype = ctypes.c_int32
-        lib.bl_isa.restype = ctypes.c_char_p
-        lib._bitlogic_typed = True
-    return lib
+    return LIBRARY.load()
 
 
 def l2_cache_bytes() -> int:

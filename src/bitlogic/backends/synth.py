@@ -7,46 +7,60 @@ import shutil
 import subprocess
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from bitlogic.backends._template import render_template
 from bitlogic.backends.verilog_design import DESIGN_FILES, emit_design
 from bitlogic.netlist.ir import LogicNetlist
+from bitlogic.registry import Registry
 
 SCRIPT_FILE = "synth.ys"
 STAT_FILE = "synth_stat.txt"
 LTP_FILE = "synth_ltp.txt"
 
-# Per target: yosys passes between reading the design and reporting, and the
-# cells ltp measures depth over (flip-flops and I/O buffers excluded). LUT
-# layers and GroupSum are mapped as separate modules and flattened only for
+
+@dataclass(frozen=True)
+class SynthFlow:
+    """One yosys target: what runs between reading the design and the report.
+
+    Attributes:
+        passes: yosys passes, one per line.
+        depth_cells: cell selection suffix for ``ltp`` (what depth is measured
+            over; flip-flops and I/O buffers excluded); empty for all cells.
+    """
+
+    passes: str
+    depth_cells: str = ""
+
+
+FLOWS: Registry[SynthFlow] = Registry("synth target", ValueError)
+# LUT layers and GroupSum are mapped as separate modules and flattened only for
 # the report: mapped together, abc ran for many minutes on nets it otherwise
 # maps in seconds.
-FLOWS = {
-    "lut6": (
-        "proc\nlut2mux\ntechmap\nopt -fast\nabc -lut 6\nopt_clean\nflatten\nopt_clean",
-        "",
-    ),
-    "xilinx": (
-        "proc\nlut2mux\nsynth_xilinx -top bitlogic_net\nflatten\nopt_clean",
-        " t:FD* t:*BUF* t:INV %u %u %n",
-    ),
-}
+FLOWS.register("lut6", SynthFlow(
+    "proc\nlut2mux\ntechmap\nopt -fast\nabc -lut 6\nopt_clean\nflatten\nopt_clean"))
+FLOWS.register("xilinx", SynthFlow(
+    "proc\nlut2mux\nsynth_xilinx -top bitlogic_net\nflatten\nopt_clean",
+    " t:FD* t:*BUF* t:INV %u %u %n"))
 
 _LUT_CELL = re.compile(r"^(\$lut|LUT[1-6])$")
 _FF_CELL = re.compile(r"^(\$_?s?dff\w*|\$_DFF\w*|FD\w+)$", re.IGNORECASE)
 
 
 def render_synth_script(target: str = "lut6") -> str:
-    """Text of ``synth.ys`` for ``target`` (``"lut6"`` or ``"xilinx"``)."""
-    if target not in FLOWS:
-        raise ValueError(f"target must be one of {sorted(FLOWS)}, got {target!r}")
+    """Text of ``synth.ys`` for ``target`` (a name in ``FLOWS``: ``"lut6"``, ``"xilinx"``).
+
+    Raises:
+        ValueError: unknown ``target`` (the message lists the valid ones).
+    """
+    flow = FLOWS.get(target)
     return render_template(
         "synth.ys.tmpl",
         target=target,
         design_file=DESIGN_FILES["cells"],
-        flow=FLOWS[target][0],
-        depth_cells=FLOWS[target][1],
+        flow=flow.passes,
+        depth_cells=flow.depth_cells,
         stat_file=STAT_FILE,
         ltp_file=LTP_FILE,
     )
@@ -92,8 +106,8 @@ def synth_report(
     Args:
         netlist_or_dir: a netlist (emitted to a temporary directory), or a
             directory holding ``bitlogic_net_cells.v`` from :func:`emit_verilog`.
-        target: ``"lut6"`` (generic ``abc -lut 6`` mapping) or ``"xilinx"``
-            (``synth_xilinx``).
+        target: a name in ``FLOWS``: ``"lut6"`` (generic ``abc -lut 6``
+            mapping) or ``"xilinx"`` (``synth_xilinx``).
         timeout: seconds before yosys is stopped (``None``: no limit).
 
     Returns:

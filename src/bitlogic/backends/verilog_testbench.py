@@ -1,4 +1,4 @@
-"""Self-checking testbench for ``bitlogic_net`` and its vectors from the packed engine."""
+"""Self-checking testbench for ``bitlogic_net`` and its vectors from the reference interpreter."""
 
 from __future__ import annotations
 
@@ -7,10 +7,14 @@ from pathlib import Path
 import numpy as np
 
 from bitlogic.backends._template import render_template
-from bitlogic.backends.packed import PackedLogicNet
 from bitlogic.backends.verilog_design import pred_width, score_width
 from bitlogic.netlist.ir import LogicNetlist
-from bitlogic.netlist.reference import encode_inputs
+from bitlogic.netlist.reference import (
+    encode_inputs,
+    evaluate_layers,
+    group_counts,
+    predict_from_counts,
+)
 
 VECTORS_FILE = "bitlogic_net_vectors.hex"
 TESTBENCH_FILE = "bitlogic_net_tb.v"
@@ -86,7 +90,10 @@ def emit_testbench(
     inputs: np.ndarray,
     pipeline: bool = False,
 ) -> list[Path]:
-    """Write the testbench and its vectors (expected outputs from :class:`PackedLogicNet`).
+    """Write the testbench and its vectors.
+
+    The expected outputs come from the NumPy reference interpreter
+    (:mod:`bitlogic.netlist.reference`), the semantics every backend matches.
 
     Args:
         netlist: the network.
@@ -98,10 +105,10 @@ def emit_testbench(
     Returns:
         ``[testbench path, vectors path]``.
     """
-    engine = PackedLogicNet(netlist)
-    counts = np.asarray(engine.counts(inputs))
-    pred = np.asarray(engine.predict(inputs))
+    netlist.validate()
     bits = encode_inputs(netlist, inputs)
+    counts = group_counts(evaluate_layers(netlist, bits), netlist.num_classes)
+    pred = predict_from_counts(counts)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     tb, vectors = out / TESTBENCH_FILE, out / VECTORS_FILE

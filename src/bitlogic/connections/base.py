@@ -8,6 +8,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..functional.fused import RoutingSpec
+
 INIT_METHODS = ("random-unique", "random", "group-biased")
 
 
@@ -15,7 +17,8 @@ class Connections(nn.Module, ABC):
     """Abstract base for input-routing strategies.
 
     Maps ``(batch, in_dim)`` to the gathered ``(batch, lut_rank, out_dim)``
-    that a :class:`~bitlogic.parametrizations.LUTParametrization` consumes.
+    that a :class:`~bitlogic.parametrizations.LUTParametrization` consumes,
+    and describes that routing to the fused kernels (:meth:`routing`).
 
     Args:
         lut_rank: inputs per output neuron.
@@ -57,6 +60,27 @@ class Connections(nn.Module, ABC):
     @abstractmethod
     def selected_indices(self) -> torch.Tensor:
         """The input index each slot reads in eval mode: int64 ``(lut_rank, out_dim)``."""
+
+    def routing(self) -> RoutingSpec | None:
+        """The routing :meth:`forward` applies in the current mode, for the fused kernels.
+
+        ``None`` (the base class's answer) means "not described": a layer
+        then gathers through :meth:`forward`. A subclass that describes
+        itself should do so only while :meth:`_routes_as` holds.
+
+        Returns:
+            A :class:`~bitlogic.functional.fused.RoutingSpec` or ``None``.
+        """
+        return None
+
+    def _routes_as(self, owner: type[Connections], *methods: str) -> bool:
+        """True when :meth:`forward` (and the named ``methods``) are ``owner``'s own.
+
+        A class below ``owner`` that overrides them may route differently, so
+        ``owner``'s :meth:`routing` no longer describes it.
+        """
+        cls = type(self)
+        return all(getattr(cls, m) is getattr(owner, m) for m in ("forward", *methods))
 
     def update_temperature(self, temperature: float) -> None:
         """Scheduler hook; learnable variants override."""

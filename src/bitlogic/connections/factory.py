@@ -6,15 +6,16 @@ from typing import Any
 
 import torch
 
+from bitlogic.registry import Registry
+
 from .base import Connections
 from .fixed import FixedDenseConnections
 from .learnable import LearnableDenseConnections
 
-_KINDS: dict[str, type[Connections]] = {
-    "fixed": FixedDenseConnections,
-    "random": FixedDenseConnections,
-    "learnable": LearnableDenseConnections,
-}
+CONNECTIONS: Registry[type[Connections]] = Registry("connections kind", ValueError)
+# "random" names the fixed routing by how its indices are drawn (older configs use it).
+CONNECTIONS.register("fixed", FixedDenseConnections, aliases=("random",))
+CONNECTIONS.register("learnable", LearnableDenseConnections)
 
 
 def setup_connections(
@@ -28,7 +29,8 @@ def setup_connections(
     """Build a dense connection module of the given kind.
 
     Args:
-        kind: ``"fixed"``, ``"random"`` (alias of ``"fixed"``) or ``"learnable"``.
+        kind: ``"fixed"``, ``"random"`` (alias of ``"fixed"``) or ``"learnable"``;
+            any name in ``CONNECTIONS.names(aliases=True)``.
         in_dim: number of input features.
         out_dim: number of output neurons.
         lut_rank: inputs per neuron.
@@ -37,9 +39,7 @@ def setup_connections(
             ``temperature``, ``num_groups``, ``group_bias``, ...).
 
     Raises:
-        ValueError: unknown ``kind``.
+        ValueError: unknown ``kind`` (the message lists the valid ones).
     """
-    if kind not in _KINDS:
-        raise ValueError(f"connections kind must be one of {sorted(_KINDS)}, got {kind!r}")
-    return _KINDS[kind](in_dim=in_dim, out_dim=out_dim, lut_rank=lut_rank, device=device,
-                        **kwargs)
+    return CONNECTIONS.build(kind, in_dim=in_dim, out_dim=out_dim, lut_rank=lut_rank,
+                             device=device, **kwargs)

@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from ..functional.fused import RoutingSpec
 from .base import Connections
 from .indices import build_indices
 
@@ -58,6 +59,12 @@ class FixedDenseConnections(Connections):
 
     def selected_indices(self) -> torch.Tensor:
         return self.indices
+
+    def routing(self) -> RoutingSpec | None:
+        """Fixed routing over ``indices`` (in both modes)."""
+        if not self._routes_as(FixedDenseConnections):
+            return super().routing()
+        return RoutingSpec.fixed(self.indices, self.in_dim)
 
     def extra_repr(self) -> str:
         return f"in_dim={self.in_dim}, out_dim={self.out_dim}, lut_rank={self.lut_rank}, " \

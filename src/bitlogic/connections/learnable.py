@@ -8,7 +8,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..functional.sampling import VALID_SAMPLING, check_sampling, gumbel_noise, straight_through
+from ..functional.fused import RoutingSpec
+from ..functional.sampling import Sampling, relaxed_argmax, straight_through
 from .base import Connections
 from .indices import build_indices
 
@@ -17,7 +18,7 @@ def select_candidates(
     candidates: torch.Tensor,
     logits: torch.Tensor,
     temperature: float,
-    mode: str,
+    mode: Sampling | str,
     noise: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Route the argmax candidate of every slot, with softmax gradients.
@@ -35,15 +36,11 @@ def select_candidates(
     Returns:
         ``(batch, rank, out)``; its value is always the argmax candidate.
     """
-    if mode.startswith("gumbel"):
-        logits = logits + (noise if noise is not None else gumbel_noise(logits.shape,
-                                                                        logits.device))
-    soft = torch.softmax(logits / temperature, dim=0)
-    hard = torch.zeros_like(soft).scatter_(0, logits.argmax(dim=0, keepdim=True), 1.0)
-    if mode in ("hard", "gumbel_hard"):
-        return (candidates * straight_through(hard, soft)).sum(dim=1)
-    mixed = (candidates * soft).sum(dim=1)
-    chosen = (candidates * hard).sum(dim=1)
+    sample = relaxed_argmax(logits, temperature, mode, dim=0, noise=noise)
+    if Sampling.parse(mode).is_hard:
+        return (candidates * sample.straight_through()).sum(dim=1)
+    mixed = (candidates * sample.soft).sum(dim=1)
+    chosen = (candidates * sample.one_hot).sum(dim=1)
     return straight_through(chosen, mixed)
 
 
@@ -82,8 +79,6 @@ class LearnableDenseConnections(Connections):
             ``num_candidates`` or ``temperature``.
     """
 
-    _VALID_SAMPLING = VALID_SAMPLING
-
     def __init__(
         self,
         in_dim: int,
@@ -98,7 +93,7 @@ class LearnableDenseConnections(Connections):
         group_bias: float | None = None,
         **kwargs: Any,
     ):
-        check_sampling(forward_sampling, self._VALID_SAMPLING)
+        Sampling.parse(forward_sampling)
         super().__init__(lut_rank=lut_rank, device=device, init_method=init_method, **kwargs)
         if num_candidates != -1 and not (isinstance(num_candidates, int) and num_candidates > 0):
             raise ValueError(f"num_candidates must be > 0 or -1, got {num_candidates!r}")
@@ -129,6 +124,15 @@ class LearnableDenseConnections(Connections):
         )
         nn.init.xavier_uniform_(self.weights)
 
+    @property
+    def forward_sampling(self) -> Sampling:
+        """The selection's :class:`~bitlogic.functional.sampling.Sampling` mode; set validates."""
+        return self._forward_sampling
+
+    @forward_sampling.setter
+    def forward_sampling(self, value: Sampling | str) -> None:
+        self._forward_sampling = Sampling.parse(value, "forward_sampling")
+
     def update_temperature(self, temperature: float) -> None:
         if not temperature > 0 or not math.isfinite(temperature):
             raise ValueError(f"temperature must be a finite number > 0, got {temperature}")
@@ -143,18 +147,15 @@ class LearnableDenseConnections(Connections):
         return select_candidates(x[:, self.indices], self.weights, self.temperature,
                                  self.forward_sampling)
 
-    def _forward_dense(self, x: torch.Tensor) -> torch.Tensor:
+    def _forward_dense(self, x: torch.Tensor, noise: torch.Tensor | None = None) -> torch.Tensor:
         # All inputs are candidates: the routing is a (in_dim, rank * out) matrix.
-        logits = self.weights
-        if self.forward_sampling.startswith("gumbel"):
-            logits = logits + gumbel_noise(logits.shape, logits.device)
-        soft = torch.softmax(logits / self.temperature, dim=0)
-        hard = torch.zeros_like(soft).scatter_(0, logits.argmax(dim=0, keepdim=True), 1.0)
+        sample = relaxed_argmax(self.weights, self.temperature, self.forward_sampling, dim=0,
+                                noise=noise)
         flat = lambda m: m.reshape(self.in_dim, -1)  # noqa: E731
-        if self.forward_sampling in ("hard", "gumbel_hard"):
-            out = x @ flat(straight_through(hard, soft))
+        if self.forward_sampling.is_hard:
+            out = x @ flat(sample.straight_through())
         else:
-            out = straight_through(x @ flat(hard), x @ flat(soft))
+            out = straight_through(x @ flat(sample.one_hot), x @ flat(sample.soft))
         return out.view(x.shape[0], self.lut_rank, self.out_dim)
 
     def selected_indices(self) -> torch.Tensor:
@@ -163,7 +164,23 @@ class LearnableDenseConnections(Connections):
             return best.squeeze(0)
         return self.indices.gather(0, best).squeeze(0)
 
+    def routing(self) -> RoutingSpec | None:
+        """The fused kernels' view of :meth:`forward` in the current mode.
+
+        Eval: fixed routing over :meth:`selected_indices`. Training: the
+        candidate pools (``indices`` and ``weights``), or all inputs with
+        ``num_candidates=-1``.
+        """
+        if not self._routes_as(LearnableDenseConnections, "_forward_dense"):
+            return super().routing()
+        if not self.training:
+            return RoutingSpec.fixed(self.selected_indices(), self.in_dim)
+        if self._dense_identity:
+            return RoutingSpec.all_inputs(self.weights, self.temperature, self.forward_sampling)
+        return RoutingSpec.candidates(self.indices, self.weights, self.temperature,
+                                      self.forward_sampling, self.in_dim)
+
     def extra_repr(self) -> str:
         return (f"in_dim={self.in_dim}, out_dim={self.out_dim}, lut_rank={self.lut_rank}, "
                 f"num_candidates={self.num_candidates}, temperature={self.temperature:g}, "
-                f"forward_sampling={self.forward_sampling!r}")
+                f"forward_sampling={self.forward_sampling.value!r}")

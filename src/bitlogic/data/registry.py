@@ -27,6 +27,7 @@ from bitlogic.data.dataset import SPLITS
 from bitlogic.data.idx import load_idx_split
 from bitlogic.data.paths import resolve_data_dir
 from bitlogic.data.sources import CIFAR10, FASHION_MNIST, MNIST, Source
+from bitlogic.registry import Registry
 
 # loader(split, data_dir) -> (x float32 (n, num_features) in [0, 1], y int64 (n,)).
 # data_dir is the caller's raw argument (None when defaulted) so that a loader's
@@ -61,7 +62,8 @@ class DatasetInfo:
     splits: tuple[str, ...] = SPLITS
 
 
-DATASETS: dict[str, DatasetInfo] = {}
+# KeyError for unknown names: the documented contract of get_dataset_info/load_dataset.
+DATASETS: Registry[DatasetInfo] = Registry("dataset", KeyError)
 
 
 def register_dataset(info: DatasetInfo) -> DatasetInfo:
@@ -79,17 +81,12 @@ def register_dataset(info: DatasetInfo) -> DatasetInfo:
     """
     if not isinstance(info, DatasetInfo):
         raise TypeError(f"info must be a DatasetInfo, got {type(info).__name__}")
-    if not isinstance(info.name, str) or not info.name:
-        raise ValueError(f"info.name={info.name!r} must be a non-empty string")
-    if info.name in DATASETS:
-        raise ValueError(f"dataset name {info.name!r} is already registered")
-    DATASETS[info.name] = info
-    return info
+    return DATASETS.register(info.name, info)
 
 
 def list_datasets() -> list[str]:
     """Names of all registered datasets, sorted."""
-    return sorted(DATASETS)
+    return DATASETS.names()
 
 
 def get_dataset_info(name: str) -> DatasetInfo:
@@ -98,12 +95,7 @@ def get_dataset_info(name: str) -> DatasetInfo:
     Raises:
         KeyError: if `name` is not registered; the message lists the valid names.
     """
-    try:
-        return DATASETS[name]
-    except (KeyError, TypeError):
-        raise KeyError(
-            f"unknown dataset name={name!r}; valid names: {', '.join(list_datasets())}"
-        ) from None
+    return DATASETS.get(name)
 
 
 def _unit_pixels(images: np.ndarray) -> np.ndarray:

@@ -1,13 +1,7 @@
 """Pure tensor functions: basis folds, samplers, ternary (BitLinear) math."""
 
-from .bases import (
-    VALID_RANKS,
-    corner_inputs,
-    indicator_fold,
-    walsh_fold,
-    weighted_indicator_basis_sum,
-)
-from .bitlinear import (
+# The ternary (BitLinear) functions live in bitlogic.ternary; the seed imports them from here.
+from bitlogic.ternary.functional import (
     activation_quant,
     bitlinear_python,
     decomposition_error,
@@ -15,17 +9,30 @@ from .bitlinear import (
     multi_ternary_linear_python,
     refit_ternary_gammas,
 )
-from .bitlinear_int import bitlinear_forward, rms_norm
+from bitlogic.ternary.integer import bitlinear_forward, rms_norm
+from bitlogic.ternary.kernel import packed_ternary_linear
+from bitlogic.ternary.packing import pack_ternary, unpack_ternary
+
+from .bases import (
+    VALID_RANKS,
+    corner_inputs,
+    indicator_fold,
+    walsh_fold,
+    weighted_indicator_basis_sum,
+)
+from .fused import FoldBasis, FusedKernel, FusedSpec, RoutingKind, RoutingSpec
 from .sampling import (
     VALID_SAMPLING,
+    RelaxedArgmax,
+    Sampling,
+    add_gumbel,
     gumbel_noise,
     logistic_noise,
+    relaxed_argmax,
     sample_sigmoid,
     sample_softmax,
     straight_through,
 )
-from .ternary_kernel import packed_ternary_linear
-from .ternary_packing import pack_ternary, unpack_ternary
 
 __all__ = [
     # LUT bases
@@ -35,12 +42,22 @@ __all__ = [
     "walsh_fold",
     "weighted_indicator_basis_sum",
     # samplers
+    "Sampling",
     "VALID_SAMPLING",
+    "add_gumbel",
     "gumbel_noise",
     "logistic_noise",
+    "relaxed_argmax",
+    "RelaxedArgmax",
     "sample_sigmoid",
     "sample_softmax",
     "straight_through",
+    # descriptions read by the fused kernels
+    "FusedSpec",
+    "FusedKernel",
+    "FoldBasis",
+    "RoutingSpec",
+    "RoutingKind",
     # ternary / BitLinear
     "activation_quant",
     "bitlinear_python",

@@ -18,20 +18,36 @@ VALID_RANKS = (2, 4, 6)
 _CONTRACTION = re.compile(r"^\s*n\s*,\s*([a-z]*)n\s*->\s*([a-z]*)n\s*$")
 
 
-def check_contraction(contraction: str) -> None:
-    """Validate an einsum pattern of the form ``"n,<dims>n-><dims>n"``.
+def check_contraction(contraction: str, ndim: int | None = None) -> None:
+    """Validate the einsum pattern of the per-neuron reduction, ``"n,<dims>n-><dims>n"``.
 
-    The neuron axis must be last in the gathered input and the output; the
-    other axes (batch, spatial) pass through unchanged.
+    The folds compute exactly this pattern: one coefficient set per neuron
+    (``n``) against the basis values at gathered inputs of shape
+    ``(batch, lut_rank, ..., neurons)``. ``<dims>`` names the axes of the
+    gathered input other than ``lut_rank`` (dim 1) and the neurons (last),
+    which pass through unchanged; so ``"n,bn->bn"`` is the pattern for
+    ``(batch, lut_rank, neurons)`` inputs.
+
+    Args:
+        contraction: the pattern.
+        ndim: dimensions of the gathered input; when given the pattern must
+            name ``ndim - 2`` pass-through axes.
 
     Raises:
-        ValueError: for any other pattern.
+        ValueError: any other pattern, or one that does not fit ``ndim``.
     """
-    m = _CONTRACTION.match(contraction)
-    if m is None or m.group(1) != m.group(2) or "n" in m.group(1):
+    m = _CONTRACTION.match(contraction) if isinstance(contraction, str) else None
+    if m is None or m.group(1) != m.group(2) or "n" in m.group(1) \
+            or len(set(m.group(1))) != len(m.group(1)):
         raise ValueError(
             f"contraction must look like 'n,bn->bn' (neuron axis last, other axes kept), "
             f"got {contraction!r}"
+        )
+    if ndim is not None and len(m.group(1)) != ndim - 2:
+        axes = "bcdefghijklm"[: max(ndim - 2, 0)]
+        raise ValueError(
+            f"contraction {contraction!r} names {len(m.group(1))} pass-through axes, but the "
+            f"gathered input has {ndim} dimensions; use 'n,{axes}n->{axes}n'"
         )
 
 
@@ -104,13 +120,18 @@ def weighted_indicator_basis_sum(
     Args:
         x: ``(batch, lut_rank, ..., neurons)`` gathered inputs.
         luts: ``(neurons, 2**lut_rank)`` truth tables in ``{0, 1}``.
-        contraction: einsum pattern, see :func:`check_contraction`.
+        contraction: einsum pattern naming the axes of ``x`` besides
+            ``lut_rank`` and the neurons, see :func:`check_contraction`.
         lut_rank: inputs per neuron.
 
     Returns:
         ``(batch, ..., neurons)``; equals ``luts[n, address(x)]`` for binary ``x``.
+
+    Raises:
+        ValueError: a contraction that does not fit ``x``, or ``x`` without
+            ``lut_rank`` inputs on dim 1.
     """
-    check_contraction(contraction)
+    check_contraction(contraction, x.dim())
     if x.shape[1] != lut_rank:
         raise ValueError(f"x must have lut_rank={lut_rank} inputs on dim 1, got {x.shape[1]}")
     return indicator_fold(luts, x)

@@ -1,7 +1,11 @@
-"""Fused CPU training kernels for LUT layers (plain C + OpenMP via ``bitlogic._native``).
+"""Fused CPU training kernels for LUT layers (plain C + OpenMP via ``bitlogic.native``).
 
 :class:`~bitlogic.layers.LogicDense` uses them automatically when they apply
-(see :mod:`bitlogic.kernels.dispatch`); the functions below are the same
+(see :mod:`bitlogic.kernels.dispatch`): the layer's connections describe their
+routing (:meth:`~bitlogic.connections.Connections.routing`) and its
+parametrization its fused form
+(:meth:`~bitlogic.parametrizations.LUTParametrization.fused_spec`), so this
+package never switches on their classes. The functions below are the same
 kernels as plain differentiable functions, each equal to a pure-PyTorch
 reference.
 

@@ -1,9 +1,9 @@
-"""ctypes binding of the fused training kernels (``csrc/train_*.c``).
+"""Declaration of the fused training kernels (``csrc/train/``) on :class:`bitlogic.native.Library`.
 
-The library is built once per machine by :func:`bitlogic._native.load_library`
-(plain C + OpenMP, no torch headers). Tensors cross the boundary as raw
-``data_ptr()`` addresses; the callers in this package check dtype, device
-and contiguity before they get here.
+The library is built once per machine (plain C + OpenMP, no torch headers)
+and checked on load against the structs and enums mirrored here. Tensors
+cross the boundary as raw ``data_ptr()`` addresses; the callers in this
+package check dtype, device and contiguity before they get here.
 """
 
 from __future__ import annotations
@@ -13,18 +13,22 @@ import threading
 
 import torch
 
-from .. import _native
+from bitlogic import native
 
 LIBRARY_NAME = "bitlogic_train"
-SOURCES = ["train_fold.c", "train_lookup.c", "train_route.c", "train_softmax.c"]
+SOURCES = ["train/train_fold.c", "train/train_lookup.c", "train/train_route.c",
+           "train/train_softmax.c", "train/train_abi.c"]
+ABI_VERSION = 1  # BL_TRAIN_ABI_VERSION
 
-# Enums of csrc/train_layer.h.
+# Enums of csrc/train/train_layer.h.
 BASIS_INDICATOR, BASIS_WALSH, BASIS_LINEAR = 0, 1, 2
 SAMPLE_NONE, SAMPLE_SOFT, SAMPLE_HARD, SAMPLE_HARD_BERNOULLI = 0, 1, 2, 3
 SAMPLE_GUMBEL_SOFT, SAMPLE_GUMBEL_HARD = 4, 5
+OK, BAD_RANK, BAD_BASIS, BAD_SAMPLING, BAD_CANDIDATES = 0, -1, -2, -3, -4
 MAX_CANDIDATES = 64  # BL_MAX_CANDIDATES
-_ERRORS = {-1: "rank must be 2, 4 or 6", -2: "unknown basis", -3: "unknown sampling mode",
-           -4: f"candidate pools must hold 1 to {MAX_CANDIDATES} inputs"}
+_ERRORS = {BAD_RANK: "rank must be 2, 4 or 6", BAD_BASIS: "unknown basis",
+           BAD_SAMPLING: "unknown sampling mode",
+           BAD_CANDIDATES: f"candidate pools must hold 1 to {MAX_CANDIDATES} inputs"}
 
 _p = ctypes.c_void_p
 _i64 = ctypes.c_int64
@@ -32,7 +36,7 @@ _i32 = ctypes.c_int32
 
 
 class LayerStruct(ctypes.Structure):
-    """Mirror of ``bl_layer`` in ``csrc/train_layer.h``."""
+    """Mirror of ``bl_layer`` in ``csrc/train/train_layer.h``."""
 
     _fields_ = [
         ("rank", _i32),
@@ -51,7 +55,7 @@ class LayerStruct(ctypes.Structure):
 
 
 class RouteStruct(ctypes.Structure):
-    """Mirror of ``bl_route`` in ``csrc/train_layer.h``."""
+    """Mirror of ``bl_route`` in ``csrc/train/train_layer.h``."""
 
     _fields_ = [
         ("dxT", _p),
@@ -79,16 +83,33 @@ _SIGNATURES = {
 }
 
 
+ABI = {
+    "BL_TRAIN_ABI_VERSION": ABI_VERSION,
+    **native.struct_abi("bl_layer", LayerStruct),
+    **native.struct_abi("bl_route", RouteStruct),
+    "BL_BASIS_INDICATOR": BASIS_INDICATOR,
+    "BL_BASIS_WALSH": BASIS_WALSH,
+    "BL_BASIS_LINEAR": BASIS_LINEAR,
+    "BL_SAMPLE_NONE": SAMPLE_NONE,
+    "BL_SAMPLE_SOFT": SAMPLE_SOFT,
+    "BL_SAMPLE_HARD": SAMPLE_HARD,
+    "BL_SAMPLE_HARD_BERNOULLI": SAMPLE_HARD_BERNOULLI,
+    "BL_SAMPLE_GUMBEL_SOFT": SAMPLE_GUMBEL_SOFT,
+    "BL_SAMPLE_GUMBEL_HARD": SAMPLE_GUMBEL_HARD,
+    "BL_OK": OK,
+    "BL_BAD_RANK": BAD_RANK,
+    "BL_BAD_BASIS": BAD_BASIS,
+    "BL_BAD_SAMPLING": BAD_SAMPLING,
+    "BL_BAD_CANDIDATES": BAD_CANDIDATES,
+    "BL_MAX_CANDIDATES": MAX_CANDIDATES,
+}
+
+LIBRARY = native.Library(LIBRARY_NAME, SOURCES, _SIGNATURES, ABI)
+
+
 def load() -> ctypes.CDLL | None:
     """The compiled training kernels with signatures set, or ``None`` when unavailable."""
-    lib = _native.load_library(LIBRARY_NAME, SOURCES)
-    if lib is not None and not getattr(lib, "_bitlogic_typed", False):
-        for name, (restype, argtypes) in _SIGNATURES.items():
-            fn = getattr(lib, name)
-            fn.restype = restype
-            fn.argtypes = argtypes
-        lib._bitlogic_typed = True
-    return lib
+    return LIBRARY.load()
 
 
 def library() -> ctypes.CDLL:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch.autograd.function import once_differentiable
 
-from ..functional.sampling import check_sampling, gumbel_noise
+from ..functional.sampling import Sampling, add_gumbel
 from . import _library as lib_
 from .routing import feature_major
 
@@ -83,7 +83,7 @@ def dense_select(
     x: torch.Tensor,
     logits: torch.Tensor,
     temperature: float,
-    mode: str,
+    mode: Sampling | str,
     noise: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Dense learnable routing: ``LearnableDenseConnections`` with ``num_candidates=-1``.
@@ -101,17 +101,9 @@ def dense_select(
         ``n``: the argmax input's value (a transposed view of a
         feature-major buffer).
     """
-    check_sampling(mode)
+    mode = Sampling.parse(mode, "mode")
     in_dim = logits.shape[0]
     if x.dim() != 2 or x.shape[1] != in_dim:
         raise ValueError(f"x must have shape (batch, {in_dim}), got {tuple(x.shape)}")
-    z = logits.detach()
-    if mode.startswith("gumbel"):
-        if noise is None:
-            noise = gumbel_noise(logits.shape, logits.device)
-        if noise.shape != logits.shape:
-            raise ValueError(f"noise must have shape {tuple(logits.shape)}, "
-                             f"got {tuple(noise.shape)}")
-        z = z + noise
-    z = z.reshape(in_dim, -1).contiguous()
-    return _DenseSelect.apply(x, logits, z, float(temperature), mode in ("soft", "gumbel_soft"))
+    z = add_gumbel(logits.detach(), mode, noise).reshape(in_dim, -1).contiguous()
+    return _DenseSelect.apply(x, logits, z, float(temperature), not mode.is_hard)

@@ -1,7 +1,11 @@
 """When a :class:`~bitlogic.layers.LogicDense` call takes the fused path.
 
 :func:`dense_forward` returns the fused result, or ``None`` to let the layer
-run its reference code. It applies when all of these hold:
+run its reference code. It reads only what the layer's modules say about
+themselves: the connections' :meth:`~bitlogic.connections.Connections.routing`
+and the parametrization's
+:meth:`~bitlogic.parametrizations.LUTParametrization.fused_spec`. It applies
+when all of these hold:
 
 * the kernels are enabled (:func:`~bitlogic.kernels.kernels_enabled`);
 * ``x``, the weight (and learnable connections' logits) are float32 CPU
@@ -10,10 +14,14 @@ run its reference code. It applies when all of these hold:
   active (ctypes calls cannot be traced or batched);
 * ``x`` is ``(batch, in_dim)`` (any strides; malformed input falls through,
   so the reference raises its usual error);
-* the connections are fixed, or learnable with candidate pools of at most
-  64 inputs or over all inputs (:func:`~bitlogic.kernels.dense_routing.dense_select`
+* the connections describe their routing: fixed, candidate pools of at most
+  64 inputs, or all inputs (:func:`~bitlogic.kernels.dense_routing.dense_select`
   gathers the argmax inputs, and the fused layer reads them in order);
-* the parametrization is supported (:func:`~bitlogic.kernels.parametrized.supports`).
+* the parametrization describes its fused form for the current mode.
+
+Both descriptions are free of side effects, so the decision comes before any
+random draw; the routing's draw then comes before the parametrization's, as
+in the reference.
 """
 
 from __future__ import annotations
@@ -21,10 +29,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..connections import FixedDenseConnections, LearnableDenseConnections
+from ..functional.fused import RoutingKind, RoutingSpec
 from ._library import MAX_CANDIDATES
 from .dense_routing import dense_select
-from .parametrized import lut_forward, supports
+from .parametrized import lut_forward
 from .routing import Routing, candidate_routing, fixed_routing
 from .switch import kernels_enabled
 
@@ -43,26 +51,37 @@ def _tracing() -> bool:
             or torch.is_autocast_enabled("cpu"))
 
 
-def connection_routing(conn: nn.Module, in_dim: int
-                       ) -> tuple[Routing, torch.Tensor | None] | None:
-    """The routing (and candidate probabilities) of ``conn`` in its current mode.
+def routable(route: RoutingSpec, in_dim: int, rank: int) -> bool:
+    """True when the kernels can apply ``route`` to a ``(batch, in_dim)`` input."""
+    if route.in_dim != in_dim or route.rank != rank:
+        return False
+    if route.indices is not None and route.indices.device.type != "cpu":
+        return False
+    if route.logits is not None and not _plain_cpu_float(route.logits):
+        return False
+    return route.kind is not RoutingKind.CANDIDATES or route.num_candidates <= MAX_CANDIDATES
 
-    Returns ``None`` for connections the kernels do not handle.
+
+def plan_routing(route: RoutingSpec, x: torch.Tensor
+                 ) -> tuple[torch.Tensor, Routing, torch.Tensor | None]:
+    """The kernel input, routing and candidate probabilities of ``route`` (draws its noise).
+
+    Args:
+        route: a description for which :func:`routable` holds.
+        x: float32 ``(batch, in_dim)``.
+
+    Returns:
+        ``(x_in, routing, probs)``: for all-inputs routing ``x_in`` holds the
+        argmax inputs slot by slot and ``routing`` reads them in order.
     """
-    kind = type(conn)
-    indices = getattr(conn, "indices", None)
-    if isinstance(indices, torch.Tensor) and indices.device.type != "cpu":
-        return None
-    if kind is FixedDenseConnections:
-        return fixed_routing(conn.indices, in_dim), None
-    if kind is not LearnableDenseConnections:
-        return None
-    if not conn.training:
-        return fixed_routing(conn.selected_indices(), in_dim), None
-    if conn._dense_identity or conn.num_candidates > MAX_CANDIDATES:
-        return None
-    return candidate_routing(conn.indices, conn.weights, conn.temperature,
-                             conn.forward_sampling, in_dim)
+    if route.kind is RoutingKind.FIXED:
+        return x, fixed_routing(route.indices, route.in_dim), None
+    if route.kind is RoutingKind.CANDIDATES:
+        routing, probs = candidate_routing(route.indices, route.logits, route.temperature,
+                                           route.sampling, route.in_dim)
+        return x, routing, probs
+    gathered = dense_select(x, route.logits, route.temperature, route.sampling)
+    return gathered, _in_order(route.rank, route.out_dim), None
 
 
 def dense_forward(layer: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
@@ -73,31 +92,23 @@ def dense_forward(layer: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
         x: ``(batch, in_dim)``.
 
     Returns:
-        ``(batch, out_dim)`` or ``None``.
+        ``(batch, out_dim)`` (a transposed view of the kernel's
+        ``(out_dim, batch)`` buffer) or ``None``.
     """
     param, conn = layer.parametrization, layer.connections
     if not (_plain_cpu_float(x) and _plain_cpu_float(layer.weight)) or _tracing():
         return None
-    if isinstance(conn, LearnableDenseConnections) and not _plain_cpu_float(conn.weights):
+    if x.dim() != 2 or x.shape[1] != layer.in_dim:
         return None
-    if x.dim() != 2 or x.shape[1] != layer.in_dim or getattr(conn, "in_dim", None) != x.shape[1]:
+    route = conn.routing()
+    if route is None or not routable(route, x.shape[1], param.lut_rank):
         return None
-    if conn.lut_rank != param.lut_rank or not supports(param, layer.training):
+    spec = param.fused_spec(layer.training)
+    if spec is None or not kernels_enabled():
         return None
-    if not kernels_enabled():
-        return None
-    if type(conn) is LearnableDenseConnections and conn.training and conn._dense_identity:
-        # Gather the argmax inputs slot by slot; the layer then reads them in order.
-        gathered = dense_select(x, conn.weights, conn.temperature, conn.forward_sampling)
-        weight = param.effective_weight(layer.weight)
-        return lut_forward(param, gathered, weight, _in_order(conn.lut_rank, conn.out_dim),
-                           None, layer.training)
-    planned = connection_routing(conn, layer.in_dim)
-    if planned is None:
-        return None
-    routing, probs = planned
     weight = param.effective_weight(layer.weight)
-    return lut_forward(param, x, weight, routing, probs, layer.training)
+    x_in, routing, probs = plan_routing(route, x)
+    return lut_forward(spec, x_in, weight, routing, probs)
 
 
 def _in_order(rank: int, out_dim: int) -> Routing:

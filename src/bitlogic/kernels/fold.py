@@ -2,7 +2,7 @@
 
 One call replaces the reference chain ``x[:, indices]`` -> fold -> ``sample_sigmoid``
 (``light``, ``warp``, ``linear``, ``difflogic`` and the eval lookup all reduce to
-it, see :mod:`bitlogic.kernels.parametrized`). Nothing of size
+it, as their :meth:`~bitlogic.parametrizations.LUTParametrization.fused_spec` says). Nothing of size
 ``(batch, 2**rank, out)`` or ``(batch, rank, out)`` is kept between forward and
 backward: the backward re-gathers and refolds.
 
@@ -19,28 +19,39 @@ from dataclasses import dataclass
 import torch
 from torch.autograd.function import once_differentiable
 
-from ..functional.sampling import check_sampling, logistic_noise
+from ..functional.fused import FoldBasis
+from ..functional.sampling import Sampling, logistic_noise
 from . import _library as lib_
 from .routing import RouteBuffers, Routing, feature_major
 
-BASES = {"indicator": lib_.BASIS_INDICATOR, "walsh": lib_.BASIS_WALSH,
-         "linear": lib_.BASIS_LINEAR}
-_SAMPLING = {"soft": lib_.SAMPLE_SOFT, "hard": lib_.SAMPLE_HARD,
-             "gumbel_soft": lib_.SAMPLE_GUMBEL_SOFT, "gumbel_hard": lib_.SAMPLE_GUMBEL_HARD}
+BASES = {FoldBasis.INDICATOR: lib_.BASIS_INDICATOR, FoldBasis.WALSH: lib_.BASIS_WALSH,
+         FoldBasis.LINEAR: lib_.BASIS_LINEAR}
+_SAMPLING = {Sampling.SOFT: lib_.SAMPLE_SOFT, Sampling.HARD: lib_.SAMPLE_HARD,
+             Sampling.GUMBEL_SOFT: lib_.SAMPLE_GUMBEL_SOFT,
+             Sampling.GUMBEL_HARD: lib_.SAMPLE_GUMBEL_HARD}
 _NOISY = (lib_.SAMPLE_HARD_BERNOULLI, lib_.SAMPLE_GUMBEL_SOFT, lib_.SAMPLE_GUMBEL_HARD)
 
 
-def num_coeffs(basis: str, rank: int) -> int:
+def parse_basis(basis: FoldBasis | str) -> FoldBasis:
+    """``basis`` as a :class:`~bitlogic.functional.fused.FoldBasis`; raises ``ValueError``."""
+    try:
+        return FoldBasis(basis)
+    except ValueError:
+        raise ValueError(f"basis must be one of {tuple(b.value for b in FoldBasis)}, "
+                         f"got {basis!r}") from None
+
+
+def num_coeffs(basis: FoldBasis | str, rank: int) -> int:
     """Coefficients per neuron: ``rank + 1`` for ``linear``, else ``2**rank``."""
-    return rank + 1 if basis == "linear" else 1 << rank
+    return rank + 1 if parse_basis(basis) is FoldBasis.LINEAR else 1 << rank
 
 
-def sampling_code(mode: str | None, bernoulli_hard: bool = False) -> int:
+def sampling_code(mode: Sampling | str | None, bernoulli_hard: bool = False) -> int:
     """The kernel's ``SAMPLE_*`` code for a :func:`~bitlogic.functional.sample_sigmoid` mode."""
     if mode is None:
         return lib_.SAMPLE_NONE
-    check_sampling(mode)
-    if mode == "hard" and bernoulli_hard:
+    mode = Sampling.parse(mode, "sampling")
+    if mode is Sampling.HARD and bernoulli_hard:
         return lib_.SAMPLE_HARD_BERNOULLI
     return _SAMPLING[mode]
 
@@ -113,8 +124,8 @@ def fused_fold(
     x: torch.Tensor,
     coeffs: torch.Tensor,
     routing: Routing,
-    basis: str = "indicator",
-    sampling: str | None = None,
+    basis: FoldBasis | str = "indicator",
+    sampling: Sampling | str | None = None,
     temperature: float = 1.0,
     bernoulli_hard: bool = False,
     noise: torch.Tensor | None = None,
@@ -143,8 +154,7 @@ def fused_fold(
     Returns:
         ``(batch, out)`` (a transposed view of an ``(out, batch)`` buffer).
     """
-    if basis not in BASES:
-        raise ValueError(f"basis must be one of {tuple(BASES)}, got {basis!r}")
+    basis = parse_basis(basis)
     check_operands(x, coeffs, routing, num_coeffs(basis, routing.rank), probs)
     code = sampling_code(sampling, bernoulli_hard)
     noiseT = None

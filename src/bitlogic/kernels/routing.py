@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..functional.sampling import check_sampling, gumbel_noise
+from ..functional.sampling import Sampling, relaxed_argmax
 from . import _library
 from ._library import ptr
 
@@ -78,7 +78,7 @@ def candidate_routing(
     indices: torch.Tensor,
     logits: torch.Tensor,
     temperature: float,
-    mode: str,
+    mode: Sampling | str,
     in_dim: int,
     noise: torch.Tensor | None = None,
 ) -> tuple[Routing, torch.Tensor]:
@@ -96,16 +96,12 @@ def candidate_routing(
         The routing (argmax candidate per slot) and the softmax probabilities
         ``(C, rank, out)``, differentiable with respect to ``logits``.
     """
-    check_sampling(mode)
-    if mode.startswith("gumbel"):
-        logits = logits + (noise if noise is not None else gumbel_noise(logits.shape,
-                                                                        logits.device))
-    probs = torch.softmax(logits / temperature, dim=0)
-    best = logits.detach().argmax(dim=0, keepdim=True)
-    selected = indices.gather(0, best).squeeze(0)
+    mode = Sampling.parse(mode, "mode")
+    sample = relaxed_argmax(logits, temperature, mode, dim=0, noise=noise)
+    selected = indices.gather(0, sample.index).squeeze(0)
     routing = Routing(in_dim, to_int32(selected, in_dim), to_int32(indices, in_dim),
-                      spread=mode in ("soft", "gumbel_soft"))
-    return routing, probs
+                      spread=not mode.is_hard)
+    return routing, sample.soft
 
 
 def feature_major(x: torch.Tensor) -> torch.Tensor:

@@ -45,7 +45,10 @@ class LogicDense(nn.Module):
             ``anchor_init``, ``alpha``, ``efd``, ``degree``, ...) to the
             parametrization.
 
-    Shapes: ``(batch, in_dim)`` -> ``(batch, out_dim)``.
+    Shapes: ``(batch, in_dim)`` -> ``(batch, out_dim)``. On the fused CPU path
+    (see :mod:`bitlogic.kernels.dispatch`) the output is a transposed view of
+    the kernel's ``(out_dim, batch)`` buffer: an ordinary ``(batch, out_dim)``
+    tensor to every caller, which the next fused layer reads without a copy.
     """
 
     def __init__(

@@ -5,18 +5,43 @@ and ``T`` thresholds the output has ``F * T`` bits and bit ``f * T + t`` is
 ``x[f] > thresholds[f, t]`` (feature-major, thresholds ascending, strict
 ``>`` compared in float32). A thermometer code of value ``v`` is therefore
 ``1...10...0`` within each feature's block.
+
+Images ``(batch, C, H, W)`` keep their layout: the output is
+``(batch, C * T, H, W)`` and output channel ``c * T + t`` is
+``x[:, c] > thresholds[c, t]`` (per-channel thresholds, or one shared set).
+Flattened C-major (``torch.flatten(x, 1)``), feature ``c * H * W + h * W + w``
+then owns bits ``feature * T + t`` of the netlist's encoding, whose thresholds
+matrix repeats channel ``c``'s row for each of its ``H * W`` features
+(:meth:`~_ThermometerBase.feature_thresholds`).
 """
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
 
 def thermometer_encode(x: torch.Tensor, thresholds: torch.Tensor) -> torch.Tensor:
-    """``(batch, F)`` and ``(F, T)`` or ``(T,)`` -> ``(batch, F * T)`` in ``{0, 1}``."""
-    bits = x.to(torch.float32).unsqueeze(-1) > thresholds.to(torch.float32)
-    return bits.flatten(1).to(x.dtype if x.is_floating_point() else torch.float32)
+    """``(batch, F)`` and ``(F, T)`` or ``(T,)`` -> ``(batch, F * T)`` in ``{0, 1}``.
+
+    Images: ``(batch, C, H, W)`` and ``(C, T)`` or ``(T,)`` -> ``(batch, C * T, H, W)``,
+    output channel ``c * T + t`` being ``x[:, c] > thresholds[c, t]``.
+    """
+    dtype = x.dtype if x.is_floating_point() else torch.float32
+    thresholds = thresholds.to(torch.float32)
+    if x.dim() == 4:
+        per_channel = thresholds.view(-1, thresholds.shape[-1], 1, 1)  # (C or 1, T, 1, 1)
+        bits = x.to(torch.float32).unsqueeze(2) > per_channel  # (batch, C, T, H, W)
+        return bits.flatten(1, 2).to(dtype)
+    bits = x.to(torch.float32).unsqueeze(-1) > thresholds
+    return bits.flatten(1).to(dtype)
+
+
+def _quantiles(values: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """Linear-interpolation quantiles of a 1-D tensor in float64 (no size limit)."""
+    v = values.detach().cpu().to(torch.float64).numpy()
+    return torch.from_numpy(np.quantile(v, q.numpy(), method="linear"))
 
 
 class _ThermometerBase(nn.Module):
@@ -31,12 +56,33 @@ class _ThermometerBase(nn.Module):
             raise ValueError(f"encoder was fitted for {t.shape[0]} features, not {num_features}")
         return t.contiguous()
 
+    def feature_thresholds(self, input_shape: tuple[int, ...]) -> torch.Tensor:
+        """float32 ``(num_features, num_thresholds)`` for inputs of one sample's shape.
+
+        Args:
+            input_shape: ``(F,)`` for tables or ``(C, H, W)`` for images; feature
+                ``c * H * W + h * W + w`` gets channel ``c``'s thresholds.
+
+        Raises:
+            ValueError: another shape, or a channel count the encoder was not fitted on.
+        """
+        shape = tuple(int(s) for s in input_shape)
+        if len(shape) == 1:
+            return self.thresholds_matrix(shape[0])
+        if len(shape) != 3:
+            raise ValueError(f"input_shape must be (features,) or (C, H, W), got {shape}")
+        channels, height, width = shape
+        rows = self.thresholds_matrix(channels)
+        return rows.repeat_interleave(height * width, dim=0).contiguous()
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 2:
-            raise ValueError(f"x must be (batch, features), got shape {tuple(x.shape)}")
+        if x.dim() not in (2, 4):
+            raise ValueError(f"x must be (batch, features) or (batch, C, H, W), "
+                             f"got shape {tuple(x.shape)}")
         if self.thresholds.dim() == 2 and x.shape[1] != self.thresholds.shape[0]:
+            what = "features" if x.dim() == 2 else "channels"
             raise ValueError(
-                f"x has {x.shape[1]} features, encoder was fitted on {self.thresholds.shape[0]}"
+                f"x has {x.shape[1]} {what}, encoder was fitted on {self.thresholds.shape[0]}"
             )
         return thermometer_encode(x, self.thresholds)
 
@@ -49,7 +95,8 @@ class Thermometer(_ThermometerBase):
         low: lower end of the range the thresholds split evenly.
         high: upper end (``low < high``).
 
-    Shapes: ``(batch, F)`` -> ``(batch, F * T)``.
+    Shapes: ``(batch, F)`` -> ``(batch, F * T)``; images ``(batch, C, H, W)`` ->
+    ``(batch, C * T, H, W)`` (channel ``c * T + t`` is ``x[:, c] > thresholds[t]``).
     """
 
     def __init__(self, num_thresholds: int, low: float = 0.0, high: float = 1.0):
@@ -71,13 +118,16 @@ class DistributiveThermometer(_ThermometerBase):
 
     Threshold ``t`` is the ``(t + 1) / (T + 1)`` quantile of the training
     values, so each bit is on for roughly the same fraction of samples.
-    Call :meth:`fit` before use.
+    Call :meth:`fit` before use. Fitted on images ``(n, C, H, W)``, "per feature"
+    means per channel (over all samples and pixels of that channel).
 
     Args:
         num_thresholds: bits per feature ``T >= 1``.
-        per_feature: one set of quantiles per feature (default) or one global set.
+        per_feature: one set of quantiles per feature / channel (default) or one
+            global set.
 
-    Shapes: ``(batch, F)`` -> ``(batch, F * T)``.
+    Shapes: ``(batch, F)`` -> ``(batch, F * T)``; images ``(batch, C, H, W)`` ->
+    ``(batch, C * T, H, W)`` (channel ``c * T + t`` is ``x[:, c] > thresholds[c, t]``).
     """
 
     def __init__(self, num_thresholds: int, per_feature: bool = True):
@@ -94,16 +144,24 @@ class DistributiveThermometer(_ThermometerBase):
 
     @torch.no_grad()
     def fit(self, x: torch.Tensor) -> DistributiveThermometer:
-        """Fit thresholds on ``x`` ``(n, F)``; returns ``self``."""
-        x = torch.as_tensor(x, dtype=torch.float64)
-        if x.dim() != 2 or x.shape[0] < 1:
-            raise ValueError(f"x must be a non-empty (n, features) array, got {tuple(x.shape)}")
+        """Fit thresholds on ``x`` ``(n, F)`` or images ``(n, C, H, W)``; returns ``self``.
+
+        Images give ``(C, T)`` thresholds per channel (``(T,)`` when not ``per_feature``).
+        """
+        x = torch.as_tensor(x)
+        if x.dim() not in (2, 4) or x.shape[0] < 1:
+            raise ValueError(f"x must be a non-empty (n, features) or (n, C, H, W) array, "
+                             f"got {tuple(x.shape)}")
         q = torch.arange(1, self.num_thresholds + 1, dtype=torch.float64) / (
             self.num_thresholds + 1)
-        if self.per_feature:
-            t = torch.quantile(x, q, dim=0).T  # (F, T)
+        if x.dim() == 4:  # per channel, one channel in float64 at a time
+            groups = range(x.shape[1]) if self.per_feature else [slice(None)]
+            t = torch.stack([_quantiles(x[:, g].reshape(-1), q) for g in groups])  # (C | 1, T)
+            t = t if self.per_feature else t[0]
+        elif self.per_feature:
+            t = torch.quantile(x.to(torch.float64), q, dim=0).T  # (F, T)
         else:
-            t = torch.quantile(x.flatten(), q)  # (T,)
+            t = torch.quantile(x.to(torch.float64).flatten(), q)  # (T,)
         self.thresholds = t.to(torch.float32).contiguous()
         return self
 

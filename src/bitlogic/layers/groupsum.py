@@ -34,9 +34,6 @@ class GroupSum(nn.Module):
             raise ValueError(
                 f"GroupSum(k={self.k}) needs the last dimension divisible by k, got {x.shape[-1]}"
             )
-        if x.dim() == 2 and not x.is_contiguous() and x.t().is_contiguous():
-            # Fused layers return feature-major (transposed) outputs; reduce them in place.
-            return (x.t().unflatten(0, (self.k, -1)).sum(dim=1) / self.tau).t()
         return x.unflatten(-1, (self.k, -1)).sum(dim=-1) / self.tau
 
     def extra_repr(self) -> str:

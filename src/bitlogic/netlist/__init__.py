@@ -1,7 +1,24 @@
-"""The frozen netlist IR, its NumPy reference interpreter and ``to_netlist``."""
+"""The frozen netlist IR, its validation, save/load and the NumPy reference interpreter.
 
-from bitlogic.netlist.freeze import to_netlist
-from bitlogic.netlist.ir import InputEncoding, LogicNetlist, NetlistLayer
+Imports NumPy and safetensors only, never torch: a machine that deploys a
+netlist needs neither PyTorch nor the layers. The freezer ``to_netlist``
+lives next to the layers (:func:`bitlogic.layers.to_netlist`); the name
+``bitlogic.netlist.to_netlist`` still works and imports it (and torch) on
+first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bitlogic.netlist.ir import (
+    FORMAT_NAME,
+    NETLIST_HEADER_KEY,
+    InputEncoding,
+    LogicNetlist,
+    NetlistLayer,
+    is_netlist_file,
+)
 from bitlogic.netlist.reference import evaluate_netlist
 
 __all__ = [
@@ -9,8 +26,26 @@ __all__ = [
     "InputEncoding",
     "LogicNetlist",
     "NetlistLayer",
+    # file format
+    "FORMAT_NAME",
+    "NETLIST_HEADER_KEY",
+    "is_netlist_file",
     # reference semantics
     "evaluate_netlist",
-    # freezing a trained model
-    "to_netlist",
 ]
+# ``to_netlist`` is reachable here (lazily, see ``__getattr__``) but not listed:
+# a star import must not pull in torch.
+
+
+def __getattr__(name: str) -> Any:
+    # PEP 562: only ``to_netlist`` is lazy, so ``import bitlogic.netlist`` stays torch-free.
+    if name == "to_netlist":
+        from bitlogic.layers.freeze import to_netlist
+
+        globals()["to_netlist"] = to_netlist
+        return to_netlist
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | {"to_netlist"})

@@ -37,7 +37,8 @@ import numpy as np
 
 MAX_RANK = 6
 FORMAT_NAME = "bitlogic-netlist"
-_HEADER_KEY = "bitlogic"
+NETLIST_HEADER_KEY = "bitlogic"
+"""The safetensors metadata key holding a netlist file's JSON header."""
 
 
 @dataclass(eq=False)
@@ -291,7 +292,7 @@ class LogicNetlist:
             "metadata": dict(self.metadata),
         }
         path = Path(path)
-        save_file(tensors, str(path), metadata={_HEADER_KEY: json.dumps(header)})
+        save_file(tensors, str(path), metadata={NETLIST_HEADER_KEY: json.dumps(header)})
         return path
 
     @classmethod
@@ -305,10 +306,12 @@ class LogicNetlist:
         from safetensors import safe_open
 
         with safe_open(str(path), framework="np") as f:
-            raw = (f.metadata() or {}).get(_HEADER_KEY)
+            raw = (f.metadata() or {}).get(NETLIST_HEADER_KEY)
             tensors = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118
         if raw is None:
-            raise ValueError(f"{path} is not a bitlogic netlist (no '{_HEADER_KEY}' header)")
+            raise ValueError(
+                f"{path} is not a bitlogic netlist (no '{NETLIST_HEADER_KEY}' header)"
+            )
         header = json.loads(raw)
         if header.get("format") != FORMAT_NAME:
             raise ValueError(
@@ -359,6 +362,29 @@ class LogicNetlist:
         )
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def is_netlist_file(path: str | Path) -> bool:
+    """Whether ``path`` is a safetensors file with a bitlogic netlist header.
+
+    Only the header is read; a missing file, a file that is not safetensors or
+    one written by another program gives ``False``. :meth:`LogicNetlist.load`
+    still checks the format version and every rule.
+    """
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="np") as f:
+            raw = (f.metadata() or {}).get(NETLIST_HEADER_KEY)
+    except Exception:  # safetensors raises its own error types for unreadable files
+        return False
+    if raw is None:
+        return False
+    try:
+        header = json.loads(raw)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(header, dict) and header.get("format") == FORMAT_NAME
 
 
 def _arrays_equal(a: np.ndarray, b: np.ndarray) -> bool:

@@ -8,8 +8,14 @@ from abc import ABC, abstractmethod
 import torch
 from torch import nn
 
-from ..functional.bases import VALID_RANKS, corner_inputs, weighted_indicator_basis_sum
-from ..functional.sampling import VALID_SAMPLING, check_sampling
+from ..functional.bases import (
+    VALID_RANKS,
+    check_contraction,
+    corner_inputs,
+    weighted_indicator_basis_sum,
+)
+from ..functional.fused import FusedSpec
+from ..functional.sampling import Sampling
 
 __all__ = ["LUTParametrization", "VALID_RANKS"]
 
@@ -18,9 +24,10 @@ class LUTParametrization(nn.Module, ABC):
     """Abstract base class for LUT parametrizations.
 
     A parametrization owns (1) the shape of the per-neuron weight tensor,
-    (2) the training-only forward basis (:meth:`_forward_train`) and (3)
+    (2) the training-only forward basis (:meth:`_forward_train`), (3)
     :meth:`get_lut`, which discretizes weights into ``{0, 1}`` truth tables
-    for export and for the shared eval lookup.
+    for export and for the shared eval lookup, and (4) :meth:`fused_spec`,
+    what the fused CPU kernels need to compute it.
 
     LUT entry ``k`` is the output for the input pattern in which input ``j``
     is bit ``lut_rank-1-j`` of ``k`` (input 0 is the MSB). ``get_lut``
@@ -52,7 +59,7 @@ class LUTParametrization(nn.Module, ABC):
     """
 
     LUT_INFERENCE_SUPPORTED: bool = True
-    SAMPLING_MODES: tuple[str, ...] = VALID_SAMPLING
+    SAMPLING_MODES: tuple[Sampling, ...] = tuple(Sampling)
 
     def __init__(
         self,
@@ -72,10 +79,9 @@ class LUTParametrization(nn.Module, ABC):
             raise ValueError(
                 f"residual_probability must be in (0.5, 1), got {residual_probability}"
             )
-        check_sampling(forward_sampling, self.SAMPLING_MODES)
         self.lut_rank: int = int(lut_rank)
         self.lut_entries: int = 1 << self.lut_rank
-        self.forward_sampling: str = forward_sampling
+        self.forward_sampling = forward_sampling
         self.temperature: float = 1.0
         self.update_temperature(temperature)
         self.weight_init: str = weight_init
@@ -83,6 +89,18 @@ class LUTParametrization(nn.Module, ABC):
         self.anchor_init: bool = bool(anchor_init)
         # Set by ``init_weights`` when residual + anchor_init is active.
         self.register_buffer("residual_anchor", None, persistent=True)
+
+    @property
+    def forward_sampling(self) -> Sampling:
+        """The training-time :class:`~bitlogic.functional.sampling.Sampling` mode.
+
+        Assigning a string (or member) validates it against ``SAMPLING_MODES``.
+        """
+        return self._forward_sampling
+
+    @forward_sampling.setter
+    def forward_sampling(self, value: Sampling | str) -> None:
+        self._forward_sampling = Sampling.parse(value, "forward_sampling", self.SAMPLING_MODES)
 
     # ---- weights -------------------------------------------------------------
     @abstractmethod
@@ -133,15 +151,23 @@ class LUTParametrization(nn.Module, ABC):
             x: ``(batch, lut_rank, num_neurons)`` gathered inputs.
             weight: effective weight ``(num_neurons, num_basis)``.
             training: soft/stochastic forward (True) or the discrete lookup (False).
-            contraction: einsum pattern for the per-neuron reduction.
+            contraction: einsum pattern of the per-neuron reduction; the one
+                implemented is ``"n,bn->bn"`` (one letter for the batch axis;
+                any letter other than ``n`` names it), see
+                :func:`~bitlogic.functional.bases.check_contraction`.
 
         Returns:
             ``(batch, num_neurons)``.
+
+        Raises:
+            ValueError: ``x`` is not ``(batch, lut_rank, neurons)``, or any
+                other ``contraction``.
         """
-        if x.shape[1] != self.lut_rank:
+        if x.dim() != 3 or x.shape[1] != self.lut_rank:
             raise ValueError(
                 f"x must be (batch, lut_rank={self.lut_rank}, neurons), got {tuple(x.shape)}"
             )
+        check_contraction(contraction, x.dim())
         if training:
             return self._forward_train(x, weight, contraction)
         luts = self.get_lut(weight).to(x.dtype)
@@ -167,6 +193,46 @@ class LUTParametrization(nn.Module, ABC):
             ``(batch, num_neurons)``.
         """
 
+    # ---- fused kernels -----------------------------------------------------------
+    def fused_spec(self, training: bool) -> FusedSpec | None:
+        """What the fused CPU kernels need to compute :meth:`forward`, or ``None``.
+
+        The base class describes the eval lookup (the ``get_lut`` table in an
+        indicator fold; at binary inputs exactly the lookup, elsewhere the
+        same interpolation as the reference) unless a subclass overrides
+        :meth:`forward`. Training returns ``None`` (the layer runs
+        :meth:`_forward_train`) unless a subclass describes its training
+        forward; it should do so only while :meth:`_trains_as` holds, so
+        that a further subclass that changes the math falls back.
+
+        The spec is free of side effects; the layer calls
+        ``spec.coefficients(weight)`` after routing its inputs, so random
+        draws come in the reference's order.
+
+        Args:
+            training: describe the training forward (True) or the eval lookup.
+
+        Returns:
+            A :class:`~bitlogic.functional.fused.FusedSpec` or ``None``.
+        """
+        if training or type(self).forward is not LUTParametrization.forward:
+            return None
+        return FusedSpec.fold(self._lut_values)
+
+    def _lut_values(self, weight: torch.Tensor) -> torch.Tensor:
+        return self.get_lut(weight).to(weight.dtype)
+
+    def _trains_as(self, owner: type[LUTParametrization]) -> bool:
+        """True when this object's training forward is ``owner``'s own.
+
+        False when a class below ``owner`` overrides :meth:`forward` or
+        :meth:`_forward_train` (it may have changed the math, so ``owner``'s
+        fused description no longer applies).
+        """
+        cls = type(self)
+        return (cls.forward is LUTParametrization.forward
+                and cls._forward_train is owner._forward_train)
+
     @torch.no_grad()
     def get_lut(self, weight: torch.Tensor) -> torch.Tensor:
         """Truth tables ``(num_neurons, 2**lut_rank)`` in ``{0, 1}``, MSB-first.
@@ -184,6 +250,6 @@ class LUTParametrization(nn.Module, ABC):
 
     def extra_repr(self) -> str:
         return (
-            f"lut_rank={self.lut_rank}, forward_sampling={self.forward_sampling!r}, "
+            f"lut_rank={self.lut_rank}, forward_sampling={self.forward_sampling.value!r}, "
             f"temperature={self.temperature:g}, weight_init={self.weight_init!r}"
         )

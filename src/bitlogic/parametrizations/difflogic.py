@@ -13,12 +13,14 @@ number ``f(0,0) f(0,1) f(1,0) f(1,1)``, equals ``i`` (0 = FALSE, 1 = AND,
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 import torch
 
 from ..functional.bases import indicator_fold
-from ..functional.sampling import sample_softmax
+from ..functional.fused import FusedSpec
+from ..functional.sampling import Sampling, sample_softmax
 from .base import LUTParametrization
 from .registry import register_parametrization
 
@@ -38,6 +40,21 @@ def gate_coefficients() -> torch.Tensor:
     t = gate_truth_tables()
     f00, f01, f10, f11 = t.unbind(1)
     return torch.stack([f00, f10 - f00, f01 - f00, f11 - f10 - f01 + f00], dim=1)
+
+
+def expected_gate_table(
+    weight: torch.Tensor,
+    temperature: float,
+    mode: Sampling | str,
+    noise: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The sampled gate mixture as a truth table: logits ``(neurons, 16)`` -> ``(neurons, 4)``.
+
+    Its indicator fold equals :func:`difflogic_forward` (``c0 + ca a + cb b + cab ab``
+    is the multilinear interpolation of the expected gate's table).
+    """
+    gates = sample_softmax(weight, temperature, mode, dim=-1, noise=noise)
+    return gates @ gate_truth_tables().to(gates)
 
 
 def difflogic_forward(x, weight, temperature, mode, noise=None) -> torch.Tensor:
@@ -88,6 +105,13 @@ class DiffLogicLUT(LUTParametrization):
 
     def _forward_train(self, x, weight, contraction="n,bn->bn"):
         return difflogic_forward(x, weight, self.temperature, self.forward_sampling)
+
+    def fused_spec(self, training: bool) -> FusedSpec | None:
+        """Training: the expected gate's table :func:`expected_gate_table` in an indicator fold."""
+        if not (training and self._trains_as(DiffLogicLUT)):
+            return super().fused_spec(training)
+        return FusedSpec.fold(partial(expected_gate_table, temperature=self.temperature,
+                                      mode=self.forward_sampling))
 
     def logits_at(self, x, weight):
         table = gate_truth_tables().to(weight)[weight.argmax(dim=-1)]

@@ -16,12 +16,14 @@ the looked-up entry only.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import torch
 
 from ..functional.bases import indicator_fold
-from ..functional.sampling import sample_sigmoid
+from ..functional.fused import FusedSpec
+from ..functional.sampling import Sampling, sample_sigmoid
 from .base import LUTParametrization
 from .light import identity_table_signs
 from .registry import register_parametrization
@@ -80,7 +82,7 @@ def dwn_forward(
     x: torch.Tensor,
     weight: torch.Tensor,
     temperature: float,
-    mode: str,
+    mode: Sampling | str,
     coeff: torch.Tensor,
     alpha: torch.Tensor,
     noise: torch.Tensor | None = None,
@@ -132,6 +134,13 @@ class DwnLUT(LUTParametrization):
     def _forward_train(self, x, weight, contraction="n,bn->bn"):
         return dwn_forward(x, weight, self.temperature, self.forward_sampling,
                            self._efd_coeff, self.alpha)
+
+    def fused_spec(self, training: bool) -> FusedSpec | None:
+        """Training: the sampled table ``sample_sigmoid(w)`` in a lookup with EFD gradients."""
+        if not (training and self._trains_as(DwnLUT)):
+            return super().fused_spec(training)
+        table = partial(sample_sigmoid, temperature=self.temperature, mode=self.forward_sampling)
+        return FusedSpec.lookup(table, self._efd_coeff, self.alpha)
 
     def logits_at(self, x, weight):
         return indicator_fold(weight, (x > 0.5).to(weight.dtype))

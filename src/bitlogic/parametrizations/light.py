@@ -9,11 +9,13 @@ Kronecker indicator basis). Options from the paper: the sinusoidal estimator
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import torch
 
 from ..functional.bases import indicator_fold
-from ..functional.sampling import logistic_noise, sample_sigmoid, straight_through
+from ..functional.fused import FusedSpec
+from ..functional.sampling import Sampling, logistic_noise, sample_sigmoid, straight_through
 from .base import LUTParametrization
 from .registry import register_parametrization
 
@@ -30,7 +32,7 @@ def identity_table_signs(lut_rank: int, device=None) -> torch.Tensor:
 def light_lut_values(
     weight: torch.Tensor,
     temperature: float,
-    mode: str,
+    mode: Sampling | str,
     estimator: str = "sigmoid",
     noise: torch.Tensor | None = None,
 ) -> torch.Tensor:
@@ -38,11 +40,12 @@ def light_lut_values(
     if estimator == "sigmoid":
         return sample_sigmoid(weight, temperature, mode, noise)
     # Sinusoidal estimator: periodic, so it never saturates; temperature does not apply.
-    if mode.startswith("gumbel"):
+    mode = Sampling.parse(mode)
+    if mode.uses_gumbel:
         weight = weight + (noise if noise is not None else logistic_noise(weight.shape,
                                                                           weight.device))
     soft = 0.5 + 0.5 * torch.sin(weight)
-    if mode in ("soft", "gumbel_soft"):
+    if not mode.is_hard:
         return soft
     return straight_through((soft > 0.5).to(soft.dtype), soft)
 
@@ -51,7 +54,7 @@ def light_forward(
     x: torch.Tensor,
     weight: torch.Tensor,
     temperature: float,
-    mode: str,
+    mode: Sampling | str,
     estimator: str = "sigmoid",
     noise: torch.Tensor | None = None,
 ) -> torch.Tensor:
@@ -120,6 +123,13 @@ class LightLUT(LUTParametrization):
 
     def _forward_train(self, x, weight, contraction="n,bn->bn"):
         return light_forward(x, weight, self.temperature, self.forward_sampling, self.estimator)
+
+    def fused_spec(self, training: bool) -> FusedSpec | None:
+        """Training: the sampled table :func:`light_lut_values` in an indicator fold."""
+        if not (training and self._trains_as(LightLUT)):
+            return super().fused_spec(training)
+        return FusedSpec.fold(partial(light_lut_values, temperature=self.temperature,
+                                      mode=self.forward_sampling, estimator=self.estimator))
 
     def logits_at(self, x, weight):
         centered = torch.sin(weight) if self.estimator == "sin" else weight

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from ..functional.fused import FoldBasis, FusedSpec
 from ..functional.sampling import sample_sigmoid
 from .base import LUTParametrization
 from .registry import register_parametrization
@@ -39,6 +40,13 @@ class LinearLUT(LUTParametrization):
 
     def _forward_train(self, x, weight, contraction="n,bn->bn"):
         return linear_forward(x, weight, self.temperature, self.forward_sampling)
+
+    def fused_spec(self, training: bool) -> FusedSpec | None:
+        """Training: the affine fold of the weight, then sigmoid sampling."""
+        if not (training and self._trains_as(LinearLUT)):
+            return super().fused_spec(training)
+        return FusedSpec.fold(basis=FoldBasis.LINEAR, sampling=self.forward_sampling,
+                              temperature=self.temperature)
 
     def logits_at(self, x, weight):
         return linear_logits(x, weight)

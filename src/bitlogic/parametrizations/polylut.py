@@ -54,7 +54,9 @@ class PolyLUT(LUTParametrization):
 
     ``y = sigmoid(sum_a w_a prod_j x_j**a_j / t)``; there are
     ``C(lut_rank + degree, degree)`` monomials (constant included) and the
-    weight shape is ``(num_neurons, num_monomials)``.
+    weight shape is ``(num_neurons, num_monomials)``. The buffer
+    ``exponent_matrix``, int64 ``(num_monomials, lut_rank)``, holds the
+    exponents of each monomial; it is rebuilt on construction and not saved.
 
     Args:
         lut_rank: inputs per neuron (``{2, 4, 6}``).
@@ -69,8 +71,27 @@ class PolyLUT(LUTParametrization):
         self.degree = int(degree)
         exps = _monomial_exponents(self.lut_rank, self.degree)
         self.num_monomials = len(exps)
-        self.register_buffer("exponent_matrix", torch.tensor(exps, dtype=torch.float32))
-        self.register_buffer("exponent_matrix_long", torch.tensor(exps, dtype=torch.long))
+        # Rebuilt from (lut_rank, degree) on construction, so it is not saved.
+        self.register_buffer("exponent_matrix", torch.tensor(exps, dtype=torch.long),
+                             persistent=False)
+
+    # Checkpoints written before the exponents became non-persistent hold them
+    # (a float and an int64 copy); they are derived data, checked and dropped.
+    _LEGACY_KEYS = ("exponent_matrix", "exponent_matrix_long")
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs):
+        for name in self._LEGACY_KEYS:
+            saved = state_dict.pop(prefix + name, None)
+            if saved is not None and not torch.equal(saved.to(torch.long).cpu(),
+                                                     self.exponent_matrix.cpu()):
+                error_msgs.append(
+                    f"{prefix}{name}: the checkpoint's monomial exponents "
+                    f"{tuple(saved.shape)} differ from this PolyLUT's (lut_rank="
+                    f"{self.lut_rank}, degree={self.degree}); was it saved with another degree?"
+                )
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs)
 
     def init_weights(self, num_neurons: int, device=None) -> torch.Tensor:
         logit = self._residual_logit()
@@ -83,11 +104,11 @@ class PolyLUT(LUTParametrization):
         )
 
     def _forward_train(self, x, weight, contraction="n,bn->bn"):
-        z = poly_logits(x, weight, self.exponent_matrix_long)
+        z = poly_logits(x, weight, self.exponent_matrix)
         return sample_sigmoid(z, self.temperature, self.forward_sampling)
 
     def logits_at(self, x, weight):
-        return poly_logits(x, weight, self.exponent_matrix_long)
+        return poly_logits(x, weight, self.exponent_matrix)
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", degree={self.degree}"

@@ -4,25 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from bitlogic.registry import Registry
+
 from .base import LUTParametrization
 
-_REGISTRY: dict[str, type[LUTParametrization]] = {}
+# KeyError for unknown names: the documented contract of setup_parametrization.
+PARAMETRIZATIONS: Registry[type[LUTParametrization]] = Registry("parametrization", KeyError)
 
 
 def register_parametrization(name: str):
     """Class decorator adding a parametrization under ``name`` (lowercase).
 
+    Example:
+        >>> @register_parametrization("my_lut")  # doctest: +SKIP
+        ... class MyLUT(LUTParametrization): ...
+
     Raises:
         ValueError: if ``name`` is already registered.
     """
-
-    def add(cls: type[LUTParametrization]) -> type[LUTParametrization]:
-        if name in _REGISTRY:
-            raise ValueError(f"parametrization {name!r} is already registered")
-        _REGISTRY[name] = cls
-        return cls
-
-    return add
+    return PARAMETRIZATIONS.register(name)
 
 
 def setup_parametrization(name: str, lut_rank: int, **kwargs: Any) -> LUTParametrization:
@@ -34,13 +34,9 @@ def setup_parametrization(name: str, lut_rank: int, **kwargs: Any) -> LUTParamet
     Raises:
         KeyError: for unknown names (the message lists the valid ones).
     """
-    if name not in _REGISTRY:
-        raise KeyError(
-            f"unknown parametrization {name!r}; valid names: {list_parametrizations()}"
-        )
-    return _REGISTRY[name](lut_rank=lut_rank, **kwargs)
+    return PARAMETRIZATIONS.get(name)(lut_rank=lut_rank, **kwargs)
 
 
 def list_parametrizations() -> list[str]:
     """Names accepted by :func:`setup_parametrization`, sorted."""
-    return sorted(_REGISTRY)
+    return PARAMETRIZATIONS.names()

@@ -12,7 +12,8 @@ from __future__ import annotations
 import torch
 
 from ..functional.bases import walsh_fold
-from ..functional.sampling import sample_sigmoid
+from ..functional.fused import FoldBasis, FusedSpec
+from ..functional.sampling import Sampling, sample_sigmoid
 from .base import LUTParametrization
 from .registry import register_parametrization
 
@@ -21,7 +22,7 @@ def warp_forward(
     x: torch.Tensor,
     weight: torch.Tensor,
     temperature: float,
-    mode: str,
+    mode: Sampling | str,
     noise: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Training forward ``(batch, rank, neurons)`` -> ``(batch, neurons)``.
@@ -54,6 +55,13 @@ class WarpLUT(LUTParametrization):
 
     def _forward_train(self, x, weight, contraction="n,bn->bn"):
         return warp_forward(x, weight, self.temperature, self.forward_sampling)
+
+    def fused_spec(self, training: bool) -> FusedSpec | None:
+        """Training: a Walsh fold of the weight, then Bernoulli-``hard`` sigmoid sampling."""
+        if not (training and self._trains_as(WarpLUT)):
+            return super().fused_spec(training)
+        return FusedSpec.fold(basis=FoldBasis.WALSH, sampling=self.forward_sampling,
+                              temperature=self.temperature, bernoulli_hard=True)
 
     def logits_at(self, x, weight):
         return walsh_fold(weight, x)

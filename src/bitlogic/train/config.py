@@ -21,11 +21,9 @@ from typing import Any
 
 import yaml
 
+from .families import ENCODERS, LR_SCHEDULES, OPTIMIZERS
 from .typed import ConfigError, build_dataclass, leaf_keys
 
-ENCODER_KINDS = ("thermometer", "distributive", "none")
-OPTIMIZER_KINDS = ("adamw", "adam", "sgd")
-LR_SCHEDULE_KINDS = ("constant", "step", "cosine")
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -52,7 +50,8 @@ class EncoderConfig:
     """Input encoding of the real-valued features into bits.
 
     Attributes:
-        kind: ``thermometer`` (uniform thresholds in ``[low, high]``),
+        kind: a name in :data:`~bitlogic.train.families.ENCODERS`:
+            ``thermometer`` (uniform thresholds in ``[low, high]``),
             ``distributive`` (quantiles fitted on the training part) or
             ``none`` (inputs are already bits).
         thresholds: bits per feature.
@@ -76,7 +75,8 @@ class ModelConfig:
         widths: neurons per layer; the last must divide by the number of classes.
         parametrization: a name from ``list_parametrizations()``.
         lut_rank: inputs per LUT (2, 4 or 6).
-        connections: ``fixed``/``random``/``learnable``, or one of them per layer.
+        connections: ``fixed``/``random``/``learnable`` (names in
+            ``bitlogic.connections.factory.CONNECTIONS``), or one of them per layer.
         init_method: connection init (``random-unique``, ``random``, ``group-biased``).
         tau: GroupSum temperature.
         options: extra ``LogicDense`` keyword arguments (``forward_sampling``,
@@ -97,7 +97,8 @@ class OptimizerConfig:
     """Optimizer settings.
 
     Attributes:
-        kind: ``adamw`` (default), ``adam`` or ``sgd``.
+        kind: a name in :data:`~bitlogic.train.families.OPTIMIZERS`:
+            ``adamw`` (default), ``adam`` or ``sgd``.
         lr: learning rate.
         weight_decay: decoupled (AdamW) or L2 (Adam, SGD) weight decay.
         betas: Adam(W) betas.
@@ -116,7 +117,8 @@ class LRScheduleConfig:
     """Learning-rate schedule, applied per epoch.
 
     Attributes:
-        kind: ``constant``, ``step`` (multiply by ``gamma`` every
+        kind: a name in :data:`~bitlogic.train.families.LR_SCHEDULES`:
+            ``constant``, ``step`` (multiply by ``gamma`` every
             ``step_epochs``) or ``cosine`` (down to ``min_lr`` over the run).
         step_epochs: period of the ``step`` schedule.
         gamma: factor of the ``step`` schedule.
@@ -134,7 +136,8 @@ class TemperatureConfig:
     """Parametrization/connection temperature, set before every step.
 
     Attributes:
-        kind: ``constant``, ``linear``, ``cosine`` or ``exponential``.
+        kind: a name in :data:`bitlogic.schedules.TEMPERATURE_SCHEDULES`:
+            ``constant``, ``linear``, ``cosine`` or ``exponential``.
         start: temperature at step 0.
         end: temperature from ``steps`` on.
         steps: schedule length in optimizer steps; ``null`` spans the whole run
@@ -269,22 +272,26 @@ def validate(config: RunConfig) -> None:
     Raises:
         ConfigError: naming the first offending key and what is allowed.
     """
-    from bitlogic.parametrizations import VALID_RANKS, list_parametrizations
+    # Choices come from the registries, so a registered entry is valid at once.
+    from bitlogic.connections.factory import CONNECTIONS
+    from bitlogic.data.registry import DATASETS
+    from bitlogic.parametrizations import VALID_RANKS
+    from bitlogic.parametrizations.registry import PARAMETRIZATIONS
+    from bitlogic.schedules import TARGETS, TEMPERATURE_SCHEDULES
 
     c = config
-    _choice("encoder.kind", c.encoder.kind, ENCODER_KINDS)
-    _choice("optimizer.kind", c.optimizer.kind, OPTIMIZER_KINDS)
-    _choice("lr_schedule.kind", c.lr_schedule.kind, LR_SCHEDULE_KINDS)
+    _choice("dataset.name", c.dataset.name, DATASETS.names())
+    _choice("encoder.kind", c.encoder.kind, ENCODERS.names())
+    _choice("optimizer.kind", c.optimizer.kind, OPTIMIZERS.names())
+    _choice("lr_schedule.kind", c.lr_schedule.kind, LR_SCHEDULES.names())
     _choice("train.device", c.train.device, DEVICES)
-    _choice("model.parametrization", c.model.parametrization, tuple(list_parametrizations()))
+    _choice("model.parametrization", c.model.parametrization, PARAMETRIZATIONS.names())
     _choice("model.lut_rank", c.model.lut_rank, tuple(VALID_RANKS))
-    from bitlogic.schedules import SCHEDULE_KINDS, TARGETS
-
-    _choice("temperature.kind", c.temperature.kind, SCHEDULE_KINDS)
+    _choice("temperature.kind", c.temperature.kind, TEMPERATURE_SCHEDULES.names())
     _choice("temperature.target", c.temperature.target, TARGETS)
     conns = c.model.connections
     for kind in [conns] if isinstance(conns, str) else conns:
-        _choice("model.connections", kind, ("fixed", "random", "learnable"))
+        _choice("model.connections", kind, CONNECTIONS.names(aliases=True))
     if not c.model.widths or any(w < 1 for w in c.model.widths):
         raise ConfigError(f"model.widths must be a non-empty list of positive ints, "
                           f"got {c.model.widths}")
@@ -328,14 +335,12 @@ def validate(config: RunConfig) -> None:
         if value is not None and value < 0:
             raise ConfigError(f"{key} must be >= 0, got {value}")
     if c.train.shift_pixels:
-        from bitlogic.data.registry import DATASETS
-
         info = DATASETS.get(c.dataset.name)
-        if info is not None and len(info.feature_shape) != 3:
+        if len(info.feature_shape) != 3:
             raise ConfigError(f"train.shift_pixels needs an image dataset; {c.dataset.name!r} "
                               f"samples have shape {tuple(info.feature_shape)}")
 
 
-def _choice(key: str, value: object, allowed: tuple) -> None:
+def _choice(key: str, value: object, allowed: tuple | list) -> None:
     if value not in allowed:
         raise ConfigError(f"{key} must be one of {list(allowed)}, got {value!r}")

@@ -10,34 +10,29 @@ import torch
 from torch import nn
 
 from .config import ConfigError, RunConfig
+from .families import ENCODERS
 
 
 def build_encoder(config: RunConfig, fit_x: torch.Tensor | None = None) -> nn.Module | None:
     """The input encoder, fitted on ``fit_x`` when it learns thresholds.
 
     Args:
-        config: the run config (``encoder`` section).
+        config: the run config (``encoder`` section; ``kind`` names an entry of
+            :data:`~bitlogic.train.families.ENCODERS`).
         fit_x: ``(n, features)`` training inputs; required by ``distributive``
             unless the thresholds will be loaded from a checkpoint.
 
     Returns:
         The encoder module, or ``None`` for ``encoder.kind: none``.
     """
-    from bitlogic.layers import DistributiveThermometer, Thermometer
-
-    enc = config.encoder
-    if enc.kind == "none":
-        return None
-    if enc.kind == "thermometer":
-        return Thermometer(enc.thresholds, low=enc.low, high=enc.high)
-    encoder = DistributiveThermometer(enc.thresholds, per_feature=enc.per_feature)
-    if fit_x is not None:
-        encoder.fit(fit_x)
-    return encoder
+    return ENCODERS.build(config.encoder.kind, config.encoder, fit_x)
 
 
 def input_bits(config: RunConfig, num_features: int) -> int:
-    """Width of the first logic layer's input for ``num_features`` raw features."""
+    """Width of the first logic layer's input for ``num_features`` raw features.
+
+    Every encoder but ``none`` writes ``encoder.thresholds`` bits per feature.
+    """
     if config.encoder.kind == "none":
         return num_features
     return num_features * config.encoder.thresholds

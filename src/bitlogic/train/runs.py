@@ -20,6 +20,8 @@ from typing import Any
 import yaml
 from torch import nn
 
+from bitlogic.netlist import NETLIST_HEADER_KEY
+
 from .checkpoint import HEADER_KEY, atomic_write, load_checkpoint
 from .config import ConfigError, RunConfig
 from .model import build_model
@@ -28,8 +30,6 @@ CONFIG_FILE = "config.yaml"
 CHECKPOINT_FILE = "checkpoint.safetensors"
 BEST_FILE = "best.safetensors"
 NETLIST_FILE = "netlist.safetensors"
-ARTIFACT_KINDS = ("run", "checkpoint", "netlist")
-_NETLIST_HEADER = "bitlogic"
 
 
 def write_config(config: RunConfig, path: str | os.PathLike[str]) -> Path:
@@ -55,7 +55,7 @@ def read_config(path: str | os.PathLike[str]) -> RunConfig:
 
 def export_netlist(model: nn.Module, config: RunConfig | None,
                    path: str | os.PathLike[str]) -> Any:
-    """Freeze ``model`` with :func:`bitlogic.netlist.to_netlist` and save it atomically.
+    """Freeze ``model`` with :func:`bitlogic.layers.to_netlist` and save it atomically.
 
     The netlist's metadata records the dataset and the config, so that
     ``bitlogic eval`` can find the data for a bare netlist file.
@@ -63,7 +63,7 @@ def export_netlist(model: nn.Module, config: RunConfig | None,
     Returns:
         The :class:`~bitlogic.netlist.LogicNetlist`.
     """
-    from bitlogic.netlist import to_netlist
+    from bitlogic.layers import to_netlist
 
     netlist = to_netlist(model.cpu().eval())
     if config is not None:
@@ -159,7 +159,7 @@ class Artifact:
             return LogicNetlist.load(self.path)
         if self.kind == "run" and (self.path / NETLIST_FILE).is_file():
             return LogicNetlist.load(self.path / NETLIST_FILE)
-        from bitlogic.netlist import to_netlist
+        from bitlogic.layers import to_netlist
 
         return to_netlist(self.model())
 
@@ -199,6 +199,6 @@ def resolve_artifact(path: str | os.PathLike[str]) -> Artifact:
     run_dir = p.parent if (p.parent / CONFIG_FILE).is_file() else None
     if HEADER_KEY in header:
         return Artifact("checkpoint", p, run_dir)
-    if _NETLIST_HEADER in header:
+    if NETLIST_HEADER_KEY in header:
         return Artifact("netlist", p, run_dir)
     raise ValueError(f"{p} is neither a bitlogic training checkpoint nor a netlist")

@@ -8,7 +8,7 @@ The layer keeps latent float weights and, on every forward, quantizes
   output row with ``per_channel=True``),
 
 with straight-through gradients on both. The math lives in
-:func:`bitlogic.functional.bitlinear_int.bitlinear_forward`; its value is the
+:func:`bitlogic.ternary.integer.bitlinear_forward`; its value is the
 exact integer computation, so ``layer.eval()(x)`` equals ``layer.pack()(x)``
 bit for bit on float32 CPU inputs.
 """
@@ -21,11 +21,11 @@ from typing import Any
 import torch
 from torch import nn
 
-from bitlogic.functional.bitlinear_int import bitlinear_forward, rms_norm
-from bitlogic.functional.ternary_kernel import MAX_NATIVE_BITS
-from bitlogic.functional.ternary_packing import pack_ternary
-from bitlogic.layers.packed_bitlinear import PackedBitLinear
-from bitlogic.quantization import weight_to_ternary
+from .integer import bitlinear_forward, rms_norm
+from .kernel import MAX_NATIVE_BITS
+from .packed import PackedBitLinear
+from .packing import pack_ternary
+from .quantize import weight_to_ternary
 
 
 def check_positive_int(name: str, value: object) -> int:

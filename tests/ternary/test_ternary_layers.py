@@ -7,13 +7,18 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bitlogic.functional.bitlinear import greedy_ternary_decomposition
-from bitlogic.functional.bitlinear_int import bitlinear_forward, rms_norm
-from bitlogic.layers.bitlinear import BitLinear
-from bitlogic.layers.multi_ternary_linear import MultiTernaryLinear
-from bitlogic.layers.packed_bitlinear import PackedBitLinear
-from bitlogic.layers.quantize_model import QuantizationReport, quantize_model
-from bitlogic.quantization import quantize_activations, weight_to_ternary
+from bitlogic.ternary import (
+    BitLinear,
+    MultiTernaryLinear,
+    PackedBitLinear,
+    QuantizationReport,
+    bitlinear_forward,
+    greedy_ternary_decomposition,
+    quantize_activations,
+    quantize_model,
+    rms_norm,
+    weight_to_ternary,
+)
 
 # --------------------------------------------------------------- BitLinear ----
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import torch
 
-from bitlogic.quantization import activation_qmax, quantize_activations, weight_to_ternary
+from .quantize import activation_qmax, quantize_activations, weight_to_ternary
 
 #: Largest integer up to which float32 represents every integer exactly.
 _FLOAT32_EXACT = 2**24

@@ -7,10 +7,15 @@ from dataclasses import dataclass
 
 from torch import nn
 
-from bitlogic.layers.bitlinear import BitLinear
-from bitlogic.layers.multi_ternary_linear import MultiTernaryLinear
+from bitlogic.registry import Registry
 
-LAYERS = {"bitlinear": BitLinear, "multi_ternary": MultiTernaryLinear}
+from .bitlinear import BitLinear
+from .multi_ternary import MultiTernaryLinear
+
+# Ternary layer classes with a ``from_linear`` converter, by the name quantize_model takes.
+LAYERS: Registry[type[nn.Module]] = Registry("ternary layer", ValueError)
+LAYERS.register("bitlinear", BitLinear)
+LAYERS.register("multi_ternary", MultiTernaryLinear)
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,7 @@ def quantize_model(
     Args:
         model: Model to modify; must not itself be an ``nn.Linear``.
         layer: ``"bitlinear"`` (:class:`BitLinear`) or ``"multi_ternary"``
-            (:class:`MultiTernaryLinear`).
+            (:class:`MultiTernaryLinear`); any name in ``LAYERS``.
         exclude: Qualified module names (as in ``model.named_modules()``) to
             keep in float, e.g. a final classifier.
         **options: Passed to ``from_linear``: ``rms_norm``, ``activation_bits``,
@@ -77,7 +82,7 @@ def quantize_model(
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be an nn.Module, got {type(model).__name__}")
     if layer not in LAYERS:
-        raise ValueError(f"layer must be one of {sorted(LAYERS)}, got {layer!r}")
+        raise ValueError(f"layer must be one of {LAYERS.names()}, got {layer!r}")
     if isinstance(model, nn.Linear):
         raise ValueError(
             "model is itself an nn.Linear and cannot be swapped in place; "
@@ -95,7 +100,7 @@ def quantize_model(
             f"exclude names {sorted(unknown)} are not linear layers of the model; "
             f"linear layers: {sorted(linear_names)}"
         )
-    factory = LAYERS[layer].from_linear
+    factory = LAYERS.get(layer).from_linear
     replaced: dict[int, nn.Module] = {}
     swapped: list[str] = []
     skipped: list[str] = []

@@ -12,16 +12,13 @@ tested against:
 * :func:`multi_ternary_linear_python` -- forward pass of such a sum.
 * :func:`activation_quant` -- per-token absmax activation quantization
   (BitNet b1.58), returned dequantized.
-* :func:`straight_through` -- value of the quantizer, gradient of the identity.
 """
 
 from __future__ import annotations
 
 import torch
 
-from bitlogic.quantization import quantize_activations, weight_to_ternary
-
-from . import sampling
+from .quantize import quantize_activations, weight_to_ternary
 
 
 def _check_tensor(name: str, value: object) -> torch.Tensor:
@@ -48,7 +45,7 @@ def bitlinear_python(
 
     The matmul, the scaling and the bias are three separate float operations in
     this order; the packed kernel reproduces them exactly when ``x`` holds
-    integer codes (see :mod:`bitlogic.functional.ternary_kernel`).
+    integer codes (see :mod:`bitlogic.ternary.kernel`).
 
     Args:
         x: Input of shape ``[..., in_features]``.
@@ -136,6 +133,8 @@ def refit_ternary_gammas(
     gram = torch.einsum("ior,jor->oij", T, T)
     rhs = torch.einsum("ior,or->oi", T, target)
     solution = torch.linalg.lstsq(gram, rhs.unsqueeze(-1), driver="gelsd").solution.squeeze(-1)
+    # Compare the scales as returned: rounding to gammas' dtype must not make a row worse.
+    solution = solution.to(gammas.dtype).double()
 
     def row_error(g: torch.Tensor) -> torch.Tensor:
         return (target - torch.einsum("oi,ior->or", g, T)).pow(2).sum(dim=1)
@@ -240,11 +239,11 @@ def multi_ternary_linear_python(
 def activation_quant(x: torch.Tensor, bits: int = 8) -> torch.Tensor:
     """Per-token absmax activation quantization, returned dequantized.
 
-    Equals ``codes * step`` from :func:`bitlogic.quantization.quantize_activations`:
+    Equals ``codes * step`` from :func:`~bitlogic.ternary.quantize.quantize_activations`:
     every token (last dimension) is scaled by its absmax to ``bits``-bit
     symmetric integers and mapped back to floats. Like ``torch.round`` its
-    gradient is zero almost everywhere; wrap it with :func:`straight_through`
-    for training.
+    gradient is zero almost everywhere; wrap it with
+    :func:`bitlogic.functional.sampling.straight_through` for training.
 
     Args:
         x: Activations ``[..., features]`` (float).
@@ -257,23 +256,3 @@ def activation_quant(x: torch.Tensor, bits: int = 8) -> torch.Tensor:
     codes, step = quantize_activations(x, bits)
     return codes * step
 
-
-def straight_through(x: torch.Tensor, quantized: torch.Tensor) -> torch.Tensor:
-    """Straight-through estimator: forward value ``quantized``, gradient identity to ``x``.
-
-    The shape-checked ternary entry point of
-    :func:`bitlogic.functional.sampling.straight_through`; the value is
-    bit-identical to ``quantized``, which the exact-inference tests rely on.
-
-    Args:
-        x: Tensor the gradient flows to.
-        quantized: Tensor of the same shape whose value is returned.
-    """
-    _check_tensor("x", x)
-    _check_tensor("quantized", quantized)
-    if x.shape != quantized.shape:
-        raise ValueError(
-            f"x and quantized must have the same shape, got {tuple(x.shape)} and "
-            f"{tuple(quantized.shape)}"
-        )
-    return sampling.straight_through(quantized, x)

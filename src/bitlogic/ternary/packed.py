@@ -1,9 +1,9 @@
 """PackedBitLinear: inference-only BitLinear on 2-bit packed weights.
 
 Weights are stored 4 per byte in the layout documented in
-:mod:`bitlogic.functional.ternary_packing` (16x smaller than float32);
+:mod:`bitlogic.ternary.packing` (16x smaller than float32);
 activations are quantized per token to int8 and multiplied with integer
-accumulation by the C kernel in ``csrc/ternary.c``, or by the equivalent
+accumulation by the C kernel in ``csrc/ternary/ternary.c``, or by the equivalent
 PyTorch code when the kernel cannot be built. Both paths give results
 bit-identical to ``BitLinear.eval()`` on float32 CPU input.
 """
@@ -15,15 +15,15 @@ from typing import Any
 import torch
 from torch import nn
 
-from bitlogic.functional.bitlinear_int import rms_norm
-from bitlogic.functional.ternary_kernel import BACKENDS, MAX_NATIVE_BITS, packed_ternary_linear
-from bitlogic.functional.ternary_packing import packed_row_bytes
+from .integer import rms_norm
+from .kernel import BACKENDS, MAX_NATIVE_BITS, packed_ternary_linear
+from .packing import packed_row_bytes
 
 
 class PackedBitLinear(nn.Module):
     """Frozen ternary linear layer with packed weights (CPU, float32 in and out).
 
-    Usually built with :meth:`bitlogic.layers.bitlinear.BitLinear.pack`.
+    Usually built with :meth:`bitlogic.ternary.bitlinear.BitLinear.pack`.
 
     Args:
         packed: uint8 weights ``[out_features, ceil(in_features / 256) * 64]``.
@@ -34,7 +34,7 @@ class PackedBitLinear(nn.Module):
         rms_norm: Apply parameter-free RMSNorm before quantizing activations.
         num_threads: Kernel threads; ``None`` follows ``torch.get_num_threads()``.
         backend: ``"auto"``, ``"native"`` or ``"torch"`` (see
-            :func:`~bitlogic.functional.ternary_kernel.packed_ternary_linear`).
+            :func:`~bitlogic.ternary.kernel.packed_ternary_linear`).
 
     Shape:
         ``[..., in_features] -> [..., out_features]`` (float32).

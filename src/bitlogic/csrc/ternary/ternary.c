@@ -4,7 +4,7 @@
  * Weights: 2-bit offset codes (w + 1: 00 = -1, 01 = 0, 10 = +1), 256 weights
  * per 64-byte block; byte b of a block holds the weights at block positions
  * b, 64 + b, 128 + b, 192 + b in bit fields 0-1, 2-3, 4-5, 6-7. A row is
- * `nblocks * 64` bytes (see bitlogic/functional/ternary_packing.py).
+ * `nblocks * 64` bytes (see bitlogic/ternary/packing.py).
  * Activations: int8 codes, one row of `nblocks * 256` bytes per token, zero
  * padded. The kernels accumulate sum((w + 1) * x) in int32 and subtract the
  * token's code sum, which gives the exact sum(w * x).
@@ -26,6 +26,8 @@
 #include <omp.h>
 #endif
 
+#include "bitlogic_abi.h"
+
 #if defined(__AVX512F__) && defined(__AVX512BW__) && defined(__AVX512VNNI__)
 #define TERN_AVX512 1
 #include <immintrin.h>
@@ -38,6 +40,9 @@
 #ifdef __clang__
 #pragma STDC FP_CONTRACT OFF
 #endif
+
+/* Bump when an entry point's signature changes (checked by Python). */
+#define TERN_ABI_VERSION 1
 
 #define BLOCK_W 256
 #define BLOCK_B 64
@@ -367,3 +372,14 @@ int tern_linear_f32(const float *x, int64_t batch, int64_t cols, float qmax, con
     free(scratch);
     return 0;
 }
+
+/* ---------------------------------------------------------------- ABI ---- */
+
+static const bitlogic_abi_entry abi[] = {
+    BITLOGIC_ABI_VALUE(TERN_ABI_VERSION),
+    BITLOGIC_ABI_VALUE(BLOCK_W),
+    BITLOGIC_ABI_VALUE(BLOCK_B),
+    BITLOGIC_ABI_END,
+};
+
+const bitlogic_abi_entry *bitlogic_abi(void) { return abi; }

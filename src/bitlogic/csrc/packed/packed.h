@@ -17,6 +17,10 @@
 
 #include <stdint.h>
 
+/* Bump when an entry point's signature changes (checked by Python, see
+ * bitlogic_abi.h and packed_abi.c). */
+#define BL_PACKED_ABI_VERSION 1
+
 #ifndef BL_WORDS
 #define BL_WORDS 8
 #endif

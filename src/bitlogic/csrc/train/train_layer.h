@@ -15,6 +15,10 @@
 
 #include <stdint.h>
 
+/* Bump when an entry point's signature changes (checked by Python, see
+ * bitlogic_abi.h and train_abi.c). */
+#define BL_TRAIN_ABI_VERSION 1
+
 /* How a neuron's coefficients combine its inputs (see train_fold.c). */
 enum {
     BL_BASIS_INDICATOR = 0, /* (out, 2**rank) table, multilinear interpolation */

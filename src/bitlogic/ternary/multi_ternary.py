@@ -1,7 +1,7 @@
 """MultiTernaryLinear: weights as a sum of ``k`` scaled ternary matrices.
 
 ``W ~= sum_i gammas[i, :, None] * T_i`` by greedy residual ternarization
-(:func:`bitlogic.functional.bitlinear.greedy_ternary_decomposition`). Each
+(:func:`bitlogic.ternary.functional.greedy_ternary_decomposition`). Each
 extra component costs another ternary matrix and lowers the approximation
 error, trading the 1.58 bits of BitLinear for ``k * 1.58``.
 
@@ -20,13 +20,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from bitlogic.functional.bitlinear import greedy_ternary_decomposition, straight_through
-from bitlogic.layers.bitlinear import (
-    check_bool,
-    check_positive_int,
-    copy_linear_,
-    init_like_linear_,
-)
+from bitlogic.functional.sampling import straight_through
+
+from .bitlinear import check_bool, check_positive_int, copy_linear_, init_like_linear_
+from .functional import greedy_ternary_decomposition
 
 
 class MultiTernaryLinear(nn.Module):
@@ -82,8 +79,14 @@ class MultiTernaryLinear(nn.Module):
         return torch.einsum("io,ior->or", gammas, W_ternary)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        weight = straight_through(self.weight, self.quantized_weight())
-        return F.linear(x, weight, self.bias)
+        quantized = self.quantized_weight()
+        if quantized.shape != self.weight.shape:  # would broadcast silently
+            raise ValueError(
+                f"quantized weight has shape {tuple(quantized.shape)}, "
+                f"expected {tuple(self.weight.shape)}"
+            )
+        # Value of the decomposition, gradient straight through to the latent weight.
+        return F.linear(x, straight_through(quantized, self.weight), self.bias)
 
     @classmethod
     def from_linear(cls, linear: nn.Linear, k: int = 2, refit: bool = False) -> MultiTernaryLinear:

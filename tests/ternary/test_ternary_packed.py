@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import ctypes
-
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bitlogic import _native
-from bitlogic.functional import ternary_kernel as tk
-from bitlogic.functional.bitlinear import bitlinear_python
-from bitlogic.functional.ternary_packing import pack_ternary, packed_row_bytes, unpack_ternary
-from bitlogic.quantization import quantize_activations, weight_to_ternary
+from bitlogic import native
+from bitlogic.ternary import kernel as tk
+from bitlogic.ternary.functional import bitlinear_python
+from bitlogic.ternary.packing import pack_ternary, packed_row_bytes, unpack_ternary
+from bitlogic.ternary.quantize import quantize_activations, weight_to_ternary
 
 LIB = tk.load_ternary_library()
 needs_native = pytest.mark.skipif(LIB is None, reason="ternary C kernel could not be built")
@@ -96,10 +94,10 @@ def test_pack_and_unpack_reject_bad_input():
 def test_native_equals_reference_bit_exactly(out, inp, batch, bits, bias, scale, seed):
     x, T, gamma, b = random_problem(out, inp, batch, seed, bias, scale)
     packed = pack_ternary(T)
-    native = tk.packed_ternary_linear(x, packed, gamma, b, inp, bits, backend="native")
+    compiled = tk.packed_ternary_linear(x, packed, gamma, b, inp, bits, backend="native")
     fallback = tk.packed_ternary_linear(x, packed, gamma, b, inp, bits, backend="torch")
     expected = reference(x, T, gamma, b, bits)
-    assert torch.equal(native, expected)
+    assert torch.equal(compiled, expected)
     assert torch.equal(fallback, expected)
 
 
@@ -145,8 +143,9 @@ def test_native_is_independent_of_thread_count():
 def test_every_simd_path_matches_reference(flags, level):
     if LIB.tern_simd_level() == 0 and level != 0:
         pytest.skip("this CPU has no AVX2; only the scalar path can run")
-    path = _native.build_library("ternary_test", tk.SOURCES, _native.DEFAULT_FLAGS + flags)
-    lib = tk.configure(ctypes.CDLL(str(path)))
+    lib = native.Library(
+        "ternary_test", tk.SOURCES, tk.SIGNATURES, tk.ABI, flags=native.DEFAULT_FLAGS + flags
+    ).require()
     if level is not None:
         assert lib.tern_simd_level() == level
     for out, inp, batch in [(1, 1, 1), (6, 300, 3), (37, 1030, 5), (64, 512, 32)]:
@@ -177,12 +176,12 @@ def test_fallback_through_environment_matches_native(monkeypatch):
     x, T, gamma, b = random_problem(21, 333, 3, seed=11)
     packed = pack_ternary(T)
     expected = reference(x, T, gamma, b, 8)
-    native = tk.packed_ternary_linear(x, packed, gamma, b, 333)
-    assert torch.equal(native, expected)
-    # Drop only this kernel's cache entry; monkeypatch restores it afterwards.
+    compiled = tk.packed_ternary_linear(x, packed, gamma, b, 333)
+    assert torch.equal(compiled, expected)
+    # A fresh declaration decides again; monkeypatch restores the loaded one afterwards.
     monkeypatch.setenv("BITLOGIC_NO_NATIVE", "1")
-    monkeypatch.delitem(_native._loaded, tk.LIBRARY_NAME, raising=False)
-    monkeypatch.setattr(_native, "_warned", set())
+    monkeypatch.setattr(tk, "LIBRARY", native.Library(tk.LIBRARY_NAME, tk.SOURCES,
+                                                      tk.SIGNATURES, tk.ABI))
     with pytest.warns(RuntimeWarning, match="BITLOGIC_NO_NATIVE"):
         assert tk.load_ternary_library() is None
     assert tk.simd_name(None) == "torch"

@@ -1,4 +1,4 @@
-"""Packed ternary linear: the C kernel (``csrc/ternary.c``) and its PyTorch twin.
+"""Packed ternary linear: the C kernel (``csrc/ternary/ternary.c``) and its PyTorch twin.
 
 :func:`packed_ternary_linear` computes, for float32 input ``x`` ``[N, in]``,
 
@@ -18,24 +18,23 @@ import ctypes
 
 import torch
 
-from bitlogic import _native
-from bitlogic.functional.bitlinear_int import exact_ternary_matmul, scale_accumulators
-from bitlogic.functional.ternary_packing import BLOCK_BYTES, packed_row_bytes, unpack_ternary
-from bitlogic.quantization import activation_qmax, quantize_activations
+from bitlogic import native
+
+from .integer import exact_ternary_matmul, scale_accumulators
+from .packing import BLOCK_BYTES, BLOCK_WEIGHTS, packed_row_bytes, unpack_ternary
+from .quantize import activation_qmax, quantize_activations
 
 LIBRARY_NAME = "ternary"
-SOURCES = ["ternary.c"]
+SOURCES = ["ternary/ternary.c"]
+ABI_VERSION = 1  # TERN_ABI_VERSION
 #: int8 activation codes: the native kernel supports at most 8 activation bits.
 MAX_NATIVE_BITS = 8
 SIMD_NAMES = {0: "scalar", 1: "avx2", 2: "avx2+avx-vnni", 3: "avx512-vnni"}
 BACKENDS = ("auto", "native", "torch")
 
-# Keeps each configured library alive so its id() cannot be reused.
-_configured: dict[int, ctypes.CDLL] = {}
-
 _P = ctypes.c_void_p
 _I64 = ctypes.c_int64
-_SIGNATURES = {
+SIGNATURES = {
     "tern_simd_level": (ctypes.c_int, []),
     "tern_quantize_rows": (None, [_P, _I64, _I64, _I64, ctypes.c_float, _P, _P, _P, ctypes.c_int]),
     "tern_gemm_f32": (None, [_P, _I64, _I64, _P, _P, _P, _I64, _P, _P, _P, ctypes.c_int]),
@@ -45,23 +44,14 @@ _SIGNATURES = {
         [_P, _I64, _I64, ctypes.c_float, _P, _I64, _I64, _P, _P, _P, ctypes.c_int],
     ),
 }
+ABI = {"TERN_ABI_VERSION": ABI_VERSION, "BLOCK_W": BLOCK_WEIGHTS, "BLOCK_B": BLOCK_BYTES}
 
-
-def configure(lib: ctypes.CDLL) -> ctypes.CDLL:
-    """Declare the C signatures on a loaded ``ternary`` library and return it."""
-    for name, (restype, argtypes) in _SIGNATURES.items():
-        fn = getattr(lib, name)
-        fn.restype = restype
-        fn.argtypes = argtypes
-    return lib
+LIBRARY = native.Library(LIBRARY_NAME, SOURCES, SIGNATURES, ABI)
 
 
 def load_ternary_library() -> ctypes.CDLL | None:
     """The compiled kernel (built on first use and cached), or ``None`` if unavailable."""
-    lib = _native.load_library(LIBRARY_NAME, SOURCES)
-    if lib is not None and id(lib) not in _configured:
-        _configured[id(lib)] = configure(lib)
-    return lib
+    return LIBRARY.load()
 
 
 def simd_name(lib: ctypes.CDLL | None) -> str:
@@ -189,7 +179,7 @@ def packed_ternary_linear(
     Args:
         x: float32 input ``[N, in_features]`` (CPU).
         packed: uint8 weights ``[out_features, packed_row_bytes(in_features)]``
-            (:func:`~bitlogic.functional.ternary_packing.pack_ternary`).
+            (:func:`~bitlogic.ternary.packing.pack_ternary`).
         gamma: float32 weight scales ``[out_features]``.
         bias: float32 ``[out_features]`` or ``None``.
         in_features: Unpadded input width.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "ternary_mnist.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "ternary_mnist.py"
 
 
 def load_script():

@@ -1,0 +1,220 @@
+"""``to_netlist``: freeze a trained model into a :class:`~bitlogic.netlist.LogicNetlist`.
+
+This is the only place that reads layer classes on the deployment side; the
+backends see the netlist alone. Each module kind between the encoder and
+GroupSum has one small *freeze step* (``module -> FrozenModule``), found by
+type in ``FREEZE_STEPS``; a new layer kind is frozen by registering its step
+with :func:`register_freeze_step`, not by editing :func:`to_netlist`.
+
+Image layers (``LogicConv2d``, ``OrPool2d``, ``nn.Flatten``) need the
+activation's layout, so their steps live in :mod:`bitlogic.layers.conv_freeze`
+as ``(module, where) -> (layers, where)``: ``where`` holds, for every value
+of one sample's current activation (shape ``(N,)`` or ``(C, H, W)``), its
+position in the current netlist level. :func:`to_netlist` threads it through
+every module; a registered (flat) step's first layer is re-pointed through
+``where`` (:func:`~bitlogic.layers.conv_freeze.remap_flat`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from torch import nn
+
+from bitlogic.netlist.ir import LogicNetlist, NetlistLayer
+
+from . import conv_freeze
+from .dense import LogicDense
+from .encoders import DistributiveThermometer, Thermometer
+from .groupsum import GroupSum
+
+_ENCODERS = (Thermometer, DistributiveThermometer)
+_PASS_THROUGH = (nn.Flatten, nn.Identity)
+
+
+@dataclass
+class FrozenModule:
+    """What one module contributes to the netlist.
+
+    Attributes:
+        in_width: bits the module reads (the previous level's width).
+        layers: its LUT layers, in order (one or more).
+        metadata: per-module facts; each key becomes a JSON list over the
+            modules that set it in the netlist's metadata (``parametrizations``,
+            ``connections``).
+    """
+
+    in_width: int
+    layers: list[NetlistLayer]
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+FreezeStep = Callable[[nn.Module], FrozenModule]
+
+FREEZE_STEPS: dict[type[nn.Module], FreezeStep] = {}
+"""Module type -> its freeze step; filled by :func:`register_freeze_step`."""
+
+
+def register_freeze_step(kind: type[nn.Module]) -> Callable[[FreezeStep], FreezeStep]:
+    """Decorator: ``fn(module) -> FrozenModule`` freezes modules of type ``kind``.
+
+    Subclasses of ``kind`` use the same step unless they register their own.
+
+    Raises:
+        ValueError: ``kind`` already has a step.
+    """
+    def add(fn: FreezeStep) -> FreezeStep:
+        if kind in FREEZE_STEPS:
+            raise ValueError(f"a freeze step for {kind.__name__} is already registered")
+        FREEZE_STEPS[kind] = fn
+        return fn
+
+    return add
+
+
+def freeze_step_for(module: nn.Module) -> FreezeStep | None:
+    """The registered step for ``module``'s type (or its nearest base), else ``None``."""
+    for cls in type(module).__mro__:
+        if cls in FREEZE_STEPS:
+            return FREEZE_STEPS[cls]
+    return None
+
+
+@register_freeze_step(LogicDense)
+def freeze_dense(layer: LogicDense) -> FrozenModule:
+    """One :class:`NetlistLayer` with the layer's connections and hard truth tables."""
+    netlist_layer = NetlistLayer(
+        indices=layer.export_indices().cpu().numpy().astype(np.int32),
+        luts=layer.export_luts().cpu().numpy().astype(np.uint8),
+    )
+    metadata = {
+        "parametrizations": type(layer.parametrization).__name__,
+        "connections": type(layer.connections).__name__,
+    }
+    return FrozenModule(int(layer.in_dim), [netlist_layer], metadata)
+
+
+def to_netlist(model: nn.Module, input_shape: tuple[int, ...] | None = None) -> LogicNetlist:
+    """Freeze ``model`` into a validated netlist equal to ``model.eval()`` bit for bit.
+
+    Accepted shape: ``nn.Sequential(``[``nn.Flatten``], [``Thermometer`` |
+    ``DistributiveThermometer``], ``LogicDense``, ..., ``GroupSum)``, where
+    every module between the encoder and GroupSum has a registered freeze
+    step. Without an encoder the netlist's inputs are the model's (binary)
+    input features.
+
+    Image models (``[encoder], LogicConv2d | OrPool2d ..., nn.Flatten(),
+    LogicDense ..., GroupSum``) need ``input_shape``, one sample's
+    ``(C, H, W)``; the netlist then reads the features flattened C-major
+    (``x.flatten(1)``).
+
+    Args:
+        model: the ``nn.Sequential`` (or a module wrapping one as ``.net``).
+        input_shape: one sample's shape; inferred as ``(features,)`` from the
+            first layer when omitted.
+
+    Raises:
+        TypeError: a module that has no discrete meaning, or a missing GroupSum.
+        ValueError: an unfitted encoder, inconsistent widths, or an image
+            model without ``input_shape``.
+
+    Example:
+        >>> from torch import nn
+        >>> from bitlogic.layers import GroupSum, LogicDense
+        >>> model = nn.Sequential(LogicDense(8, 6, "warp", 2), GroupSum(2)).eval()
+        >>> to_netlist(model).num_gates
+        6
+    """
+    modules = _modules_of(model)
+    shape = None if input_shape is None else tuple(int(n) for n in input_shape)
+    while modules and isinstance(modules[0], _PASS_THROUGH):  # before the encoder: features
+        if isinstance(modules.pop(0), nn.Flatten) and shape is not None:
+            shape = (int(np.prod(shape)),)
+    encoder = modules.pop(0) if modules and isinstance(modules[0], _ENCODERS) else None
+    if not modules or not isinstance(modules[-1], GroupSum):
+        raise TypeError("to_netlist needs the model to end with a GroupSum layer")
+    group_sum = modules.pop()
+    if all(isinstance(m, _PASS_THROUGH) for m in modules):
+        raise TypeError("to_netlist needs at least one logic layer (e.g. LogicDense)")
+    if shape is None:
+        shape = _flat_input_shape(modules, encoder)
+    encoding, where = (conv_freeze.freeze_encoder(encoder, shape) if encoder is not None
+                       else (None, conv_freeze.input_where(shape)))
+    num_inputs = int(where.size)
+    frozen = []
+    for i, module in enumerate(modules):
+        f, where = _freeze_module(i, module, where)
+        frozen.append(f)
+    return LogicNetlist(
+        num_inputs=num_inputs,
+        layers=[layer for f in frozen for layer in f.layers],
+        num_classes=group_sum.k,
+        tau=group_sum.tau,
+        encoding=encoding,
+        metadata=_collect_metadata(frozen),
+    ).validate()
+
+
+def _flat_input_shape(modules: list[nn.Module], encoder: nn.Module | None) -> tuple[int]:
+    """``(features,)`` read by the first logic layer (without ``input_shape``)."""
+    first = next(m for m in modules if not isinstance(m, _PASS_THROUGH))
+    if conv_freeze.freeze_step(first) is not None:
+        raise ValueError(f"{type(first).__name__} needs the image size: pass "
+                         f"to_netlist(model, input_shape=(C, H, W))")
+    width = _freeze_module(0, first, None)[0].in_width
+    if encoder is None:
+        return (width,)
+    t = encoder.num_thresholds
+    if width % t:
+        raise ValueError(
+            f"the first layer's input width {width} is not a multiple of the encoder's "
+            f"num_thresholds={t}"
+        )
+    return (width // t,)
+
+
+def _freeze_module(position: int, module: nn.Module, where: np.ndarray | None
+                   ) -> tuple[FrozenModule, np.ndarray | None]:
+    layout_step = conv_freeze.freeze_step(module)
+    if layout_step is not None:  # image layers and Flatten: they read the layout
+        layers, new_where = layout_step(module, where)
+        return FrozenModule(int(where.size), layers, conv_freeze.freeze_metadata(module)), \
+            new_where
+    step = freeze_step_for(module)
+    if step is None:
+        kinds = [k.__name__ for k in FREEZE_STEPS] + [k.__name__ for k in conv_freeze.FREEZE_STEPS]
+        raise TypeError(
+            f"module {position} ({type(module).__name__}) cannot be frozen; between the "
+            f"encoder and GroupSum only these layers are allowed: {', '.join(kinds)}"
+        )
+    frozen = step(module)
+    if where is None:  # only asked for its input width
+        return frozen, None
+    if frozen.in_width != where.size:
+        raise ValueError(
+            f"module {position} ({type(module).__name__}) reads {frozen.in_width} bits "
+            f"but the module before it produces {where.size}"
+        )
+    frozen.layers, where = conv_freeze.remap_flat(frozen.layers, where)
+    return frozen, where
+
+
+def _collect_metadata(frozen: list[FrozenModule]) -> dict[str, str]:
+    keys = dict.fromkeys(key for f in frozen for key in f.metadata)  # first-seen order
+    return {key: json.dumps([f.metadata[key] for f in frozen if key in f.metadata])
+            for key in keys}
+
+
+def _modules_of(model: nn.Module) -> list[nn.Module]:
+    if isinstance(model, nn.Sequential):
+        return list(model)
+    inner = getattr(model, "net", None)  # models that wrap a Sequential as ``.net``
+    if isinstance(inner, nn.Sequential):
+        return list(inner)
+    raise TypeError(
+        f"to_netlist expects an nn.Sequential of [encoder] -> logic layers... -> GroupSum, "
+        f"got {type(model).__name__}"
+    )
