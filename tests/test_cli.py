@@ -253,3 +253,27 @@ def test_export_into_a_file_is_a_user_error(run_dir, tmp_path):
 def test_training_into_a_finished_run_is_a_user_error(run_dir):
     code, _, err = _run(["train", "--out", str(run_dir), "--quiet"])
     assert code == 2 and "already holds a training checkpoint" in err
+
+
+def test_info_lists_conv_and_pool_modules_with_output_shapes(tmp_path):
+    from torch import nn
+
+    from bitlogic.layers import GroupSum, LogicConv2d, LogicDense, OrPool2d, Thermometer, to_netlist
+
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        Thermometer(2), LogicConv2d(2, 8, 3, padding=1, tree_depth=2), OrPool2d(2),
+        nn.Flatten(), LogicDense(8 * 4 * 4, 40, lut_rank=4), GroupSum(4),
+    ).eval()
+    path = tmp_path / "conv.netlist.safetensors"
+    to_netlist(model, input_shape=(1, 8, 8)).save(path)
+    rc, out, _ = _run(["info", str(path), "--json"])
+    assert rc == 0
+    modules = json.loads(out)["modules"]
+    assert [(m["module"], m["output_shape"], m["netlist_layers"], m["luts"]) for m in modules] == [
+        ("LogicConv2d", [8, 8, 8], 2, 8 * 64 * 2 + 8 * 64),  # level 0: 2 nodes per channel
+        ("OrPool2d", [8, 4, 4], 1, 8 * 16),
+        ("LogicDense", [40], 1, 40),
+    ]
+    rc, text, _ = _run(["info", str(path)])
+    assert rc == 0 and "LogicConv2d" in text and "8x4x4" in text

@@ -236,6 +236,7 @@ def _info(args: argparse.Namespace) -> int:
         "luts_by_rank": {str(k): v for k, v in netlist.lut_counts_by_rank().items()},
         "gates": netlist.num_gates,
         "parameters": count_parameters(model) if model is not None else None,
+        "modules": _module_summary(netlist),
     }
     if args.json:
         print(json.dumps(info))
@@ -249,12 +250,26 @@ def _info(args: argparse.Namespace) -> int:
     print(f"{'layer':>5} {'inputs':>8} {'neurons':>8} {'rank':>4}")
     for row in layers:
         print(f"{row['layer']:>5} {row['inputs']:>8} {row['neurons']:>8} {row['rank']:>4}")
+    if info["modules"]:
+        print(f"{'module':>14} {'output shape':>14} {'levels':>6} {'LUTs':>9}")
+        for row in info["modules"]:
+            shape = "x".join(str(n) for n in row["output_shape"])
+            print(f"{row['module']:>14} {shape:>14} {row['netlist_layers']:>6} {row['luts']:>9}")
     print(f"groupsum: {netlist.num_classes} classes x {netlist.group_size}, tau {netlist.tau:g}")
     ranks = ", ".join(f"rank {k}: {v}" for k, v in info["luts_by_rank"].items())
     params = info["parameters"] if info["parameters"] is not None else "n/a (netlist only)"
     print(f"neurons: {info['neurons']}  LUTs by rank: {ranks}  gates: {info['gates']}  "
           f"parameters: {params}")
     return 0
+
+
+def _module_summary(netlist) -> list[dict]:
+    """The freezer's per-module rows (kind, output shape, netlist levels, LUTs), if recorded."""
+    try:
+        rows = json.loads(netlist.metadata.get("modules", "[]"))
+    except json.JSONDecodeError:
+        return []  # free-text metadata from elsewhere: nothing to list
+    return rows if isinstance(rows, list) else []
 
 
 def _synth_report(args: argparse.Namespace) -> int:

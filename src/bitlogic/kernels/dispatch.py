@@ -39,12 +39,14 @@ from .switch import kernels_enabled
 _PLAIN = (torch.Tensor, nn.Parameter)
 
 
-def _plain_cpu_float(t: torch.Tensor) -> bool:
+def plain_cpu_float(t: torch.Tensor) -> bool:
+    """True for a float32 strided CPU tensor of plain ``torch.Tensor`` (or ``Parameter``) type."""
     return (type(t) in _PLAIN and t.device.type == "cpu" and t.dtype == torch.float32
             and t.layout == torch.strided)
 
 
-def _tracing() -> bool:
+def tracing() -> bool:
+    """True under a tracer, ``torch.compile``, a functorch transform or CPU autocast."""
     functorch = getattr(torch._C, "_are_functorch_transforms_active", None)
     return (torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling()
             or (functorch is not None and functorch())
@@ -57,7 +59,7 @@ def routable(route: RoutingSpec, in_dim: int, rank: int) -> bool:
         return False
     if route.indices is not None and route.indices.device.type != "cpu":
         return False
-    if route.logits is not None and not _plain_cpu_float(route.logits):
+    if route.logits is not None and not plain_cpu_float(route.logits):
         return False
     return route.kind is not RoutingKind.CANDIDATES or route.num_candidates <= MAX_CANDIDATES
 
@@ -96,7 +98,7 @@ def dense_forward(layer: nn.Module, x: torch.Tensor) -> torch.Tensor | None:
         ``(out_dim, batch)`` buffer) or ``None``.
     """
     param, conn = layer.parametrization, layer.connections
-    if not (_plain_cpu_float(x) and _plain_cpu_float(layer.weight)) or _tracing():
+    if not (plain_cpu_float(x) and plain_cpu_float(layer.weight)) or tracing():
         return None
     if x.dim() != 2 or x.shape[1] != layer.in_dim:
         return None

@@ -1,6 +1,9 @@
 """LogicConv2d: a tree of LUT nodes per output channel, shared over every position.
 
-This is the pure-PyTorch reference of the convolutional logic layer. Each
+On the CPU in float32, :meth:`LogicConv2d.forward` runs the fused training
+kernels when they apply (:mod:`bitlogic.kernels.conv`: each level as one dense
+LUT layer of ``nodes * H' * W'`` neurons); the code here is the pure-PyTorch
+reference of the convolutional logic layer, which they equal. Each
 output channel is a tree of ``tree_depth`` levels of rank-``r`` LUT nodes:
 its ``r ** tree_depth`` leaves read bits of the ``kernel_size x kernel_size
 x in_channels`` receptive field (offsets ordered C-major as in
@@ -22,6 +25,7 @@ from torch import nn
 
 from ..connections import LearnableDenseConnections
 from ..connections.receptive_field import ReceptiveFieldConnections
+from ..kernels.conv import conv_forward
 from ..parametrizations import setup_parametrization
 
 CONNECTION_KINDS = ("fixed", "learnable")
@@ -180,6 +184,7 @@ class LogicConv2d(nn.Module):
         self.weights = nn.ParameterList(
             [nn.Parameter(p.init_weights(n, device)) for p, n in zip(params, self.level_sizes,
                                                                       strict=True)])
+        self._kernel_plan = None  # index maps of the fused path, per input size (kernels.conv)
 
     @property
     def leaves_per_tree(self) -> int:
@@ -192,6 +197,9 @@ class LogicConv2d(nn.Module):
                 conv_output_size(width, self.kernel_size, self.stride, self.padding))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        fused = conv_forward(self, x)  # the fused CPU kernels, when they apply
+        if fused is not None:
+            return fused
         check_image(x, self.in_channels)
         out_h, out_w = self.output_size(x.shape[2], x.shape[3])
         windows = sliding_windows(x, self.kernel_size, self.stride, self.padding)

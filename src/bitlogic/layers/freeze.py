@@ -144,17 +144,24 @@ def to_netlist(model: nn.Module, input_shape: tuple[int, ...] | None = None) -> 
     encoding, where = (conv_freeze.freeze_encoder(encoder, shape) if encoder is not None
                        else (None, conv_freeze.input_where(shape)))
     num_inputs = int(where.size)
-    frozen = []
+    frozen, summary = [], []
     for i, module in enumerate(modules):
         f, where = _freeze_module(i, module, where)
         frozen.append(f)
+        if f.layers:  # Flatten and Identity add no LUTs; info lists the logic modules
+            summary.append({"module": type(module).__name__,
+                            "output_shape": [int(n) for n in where.shape],
+                            "netlist_layers": len(f.layers),
+                            "luts": sum(layer.n_out for layer in f.layers)})
+    metadata = _collect_metadata(frozen)
+    metadata["modules"] = json.dumps(summary)
     return LogicNetlist(
         num_inputs=num_inputs,
         layers=[layer for f in frozen for layer in f.layers],
         num_classes=group_sum.k,
         tau=group_sum.tau,
         encoding=encoding,
-        metadata=_collect_metadata(frozen),
+        metadata=metadata,
     ).validate()
 
 
