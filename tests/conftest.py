@@ -1,4 +1,9 @@
-"""Shared test helpers: tolerances, the shared-data location, tool requirements."""
+"""Fixtures for the whole tree: the shared-data location, tool requirements, the packed engine.
+
+Missing tools or data skip the tests that need them, with the reason, except
+under ``CI=true`` where they fail them: CI must exercise every backend.
+The differential helpers live in ``tests/differential.py``.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,9 @@ from pathlib import Path
 
 import pytest
 import torch
+
+from bitlogic import native
+from bitlogic.backends import packed_native
 
 # CI clones the repo next to shared/, so locate it relative to this file.
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -58,6 +66,19 @@ def verilator() -> str:
 def yosys() -> str:
     """yosys, for synthesis reports."""
     return require_tool("yosys")
+
+
+@pytest.fixture(scope="session")
+def native_engine():
+    """The compiled packed engine; skipped when disabled on purpose or (locally) unbuildable."""
+    if native.native_disabled():
+        pytest.skip("BITLOGIC_NO_NATIVE is set")
+    lib = packed_native.load_engine()
+    if lib is None:
+        if IN_CI:
+            pytest.fail("the packed engine did not build (CI=true: required)")
+        pytest.skip("the packed engine did not build (no C compiler?)")
+    return lib
 
 
 @pytest.fixture(scope="module")

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import subprocess
-from pathlib import Path
-
 import numpy as np
 import pytest
-from netlist_cases import TIE_INPUTS, TIE_PREDICTIONS, random_inputs, random_netlist, tie_netlist
+from differential import (
+    TIE_INPUTS,
+    TIE_PREDICTIONS,
+    assert_backends_agree,
+    random_inputs,
+    random_netlist,
+    run_c,
+    sweep_netlist,
+    tie_netlist,
+)
 
 from bitlogic.backends import emit_c
 from bitlogic.backends.c import c_float_literal
-from bitlogic.netlist import evaluate_netlist
-from bitlogic.netlist.reference import predict_from_counts
-
-DRIVER = Path(__file__).with_name("c_driver.c")
-CFLAGS = ["-O2", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
 
 CASES = {
     "one-layer-rank2": dict(widths=[12], ranks=[2], num_classes=4),
@@ -26,38 +27,11 @@ CASES = {
 }
 
 
-def run_c(cc: str, netlist, x: np.ndarray, work: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Emit, compile and run; returns (counts, pred, scores).
-
-    Also checks that the 64-sample word API gives the same counts.
-    """
-    emit_c(netlist, work)
-    exe = work / "driver"
-    subprocess.run([cc, *CFLAGS, "-I", str(work), str(DRIVER), str(work / "bitlogic_net.c"),
-                    "-o", str(exe)], check=True, capture_output=True, text=True)
-    data = work / "inputs.bin"
-    rows = x.astype(np.float32 if netlist.encoding is not None else np.uint8)
-    data.write_bytes(np.int64(len(x)).tobytes() + np.ascontiguousarray(rows).tobytes())
-    out = subprocess.run([str(exe), str(data)], check=True, capture_output=True, text=True).stdout
-    k = netlist.num_classes
-    fields = [line.split() for line in out.splitlines()]
-    counts = np.array([[int(v) for v in f[:k]] for f in fields], dtype=np.int64).reshape(-1, k)
-    pred = np.array([int(f[k]) for f in fields], dtype=np.int64)
-    scores = np.array([[float.fromhex(v) for v in f[k + 1 : 2 * k + 1]] for f in fields])
-    words = np.array([[int(v) for v in f[2 * k + 1 :]] for f in fields], dtype=np.int64)
-    np.testing.assert_array_equal(words.reshape(-1, k), counts)
-    return counts, pred, scores.astype(np.float32).reshape(-1, k)
-
-
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_c_matches_reference(cc, tmp_path, case):
     netlist = random_netlist(len(case), **CASES[case])
     x = random_inputs(netlist, 65, seed=1)
-    counts, pred, scores = run_c(cc, netlist, x, tmp_path)
-    ref_scores, ref_counts = evaluate_netlist(netlist, x)
-    np.testing.assert_array_equal(counts, ref_counts)
-    np.testing.assert_array_equal(pred, predict_from_counts(ref_counts))
-    np.testing.assert_array_equal(scores, ref_scores)
+    assert_backends_agree(netlist, x, seed=f"{len(case)} ({case})", cc=cc, work=tmp_path)
 
 
 def test_c_ties_go_to_the_lower_class(cc, tmp_path):
@@ -86,18 +60,7 @@ def test_float_literals_are_exact():
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(20))
 def test_c_random_sweep(cc, tmp_path, seed):
-    rng = np.random.default_rng(seed)
-    layers = int(rng.integers(1, 5))
-    k = int(rng.integers(1, 11))
-    netlist = random_netlist(
-        seed,
-        widths=[int(rng.integers(1, 200)) for _ in range(layers - 1)]
-        + [k * int(rng.integers(1, 20))],
-        ranks=[int(rng.choice([2, 4, 6])) for _ in range(layers)],
-        num_classes=k,
-        num_inputs=int(rng.integers(1, 400)),
-        encoding=None if seed % 2 else (int(rng.integers(1, 30)), int(rng.integers(1, 8))),
-    )
-    x = random_inputs(netlist, 1000, seed)
-    counts, pred, _ = run_c(cc, netlist, x, tmp_path)
-    np.testing.assert_array_equal(counts, evaluate_netlist(netlist, x)[1])
+    netlist = sweep_netlist(seed, max_width=200, max_group=20, max_inputs=400,
+                            max_encoding=(30, 8))
+    assert_backends_agree(netlist, random_inputs(netlist, 1000, seed), seed=seed, cc=cc,
+                          work=tmp_path)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from netlist_cases import (
+from differential import (
     BATCH_SIZES,
     TIE_INPUTS,
     TIE_PREDICTIONS,
@@ -16,6 +14,8 @@ from netlist_cases import (
     random_netlist,
     tie_netlist,
 )
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bitlogic.backends import PackedLogicNet
 from bitlogic.backends.packed_native import choose_block_words

@@ -7,14 +7,23 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from netlist_cases import TIE_INPUTS, random_inputs, random_netlist, tie_netlist
+from differential import (
+    TIE_INPUTS,
+    assert_backends_agree,
+    assert_passed,
+    random_inputs,
+    random_netlist,
+    simulate,
+    sweep_netlist,
+    tie_netlist,
+)
 
-from bitlogic.backends import PackedLogicNet, emit_verilog, synth_report
+from bitlogic.backends import emit_verilog, synth_report
 from bitlogic.backends._template import TEMPLATES, render_template, template_slots
 from bitlogic.backends.lut_graph import lut_graph
 from bitlogic.backends.synth import parse_ltp, parse_stat
 from bitlogic.backends.verilog_luts import COUNTER_FLAVOURS, GATES_1, GATES_2, popcount_table
-from bitlogic.netlist import LogicNetlist, NetlistLayer, evaluate_netlist
+from bitlogic.netlist import LogicNetlist, NetlistLayer
 from bitlogic.netlist.reference import encode_inputs, evaluate_layers
 
 SIMLIB = Path("/usr/share/yosys/simlib.v")
@@ -28,32 +37,13 @@ CASES = {
 }
 
 
-def simulate(iverilog: str, work: Path, design: str = "bitlogic_net.v", extra=()) -> str:
-    """Compile the testbench with ``design`` in ``work`` and return what the simulation printed."""
-    subprocess.run(
-        [iverilog, "-g2012", "-o", "sim", "bitlogic_net_tb.v", design, *extra],
-        cwd=work, check=True, capture_output=True, text=True,
-    )
-    return subprocess.run(["vvp", "-n", "sim"], cwd=work, check=True, capture_output=True,
-                          text=True).stdout
-
-
-def assert_passed(output: str) -> None:
-    lines = output.strip().splitlines()
-    assert lines and lines[-1] == "PASS", output[-2000:]
-    assert not any(line.startswith("FAIL") for line in lines), output[-2000:]
-
-
 @pytest.mark.parametrize("pipeline", [False, True], ids=["comb", "pipelined"])
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_icarus_matches_reference(iverilog, tmp_path, case, pipeline):
     netlist = random_netlist(len(case), **CASES[case])
     x = random_inputs(netlist, 65, seed=2)
-    # the testbench replays the packed engine; tie that to the reference here
-    ref_counts = evaluate_netlist(netlist, x)[1]
-    np.testing.assert_array_equal(PackedLogicNet(netlist).counts(x), ref_counts)
-    emit_verilog(netlist, tmp_path, pipeline=pipeline, test_inputs=x)
-    assert_passed(simulate(iverilog, tmp_path))
+    assert_backends_agree(netlist, x, seed=f"{len(case)} ({case})", iverilog=iverilog,
+                          work=tmp_path, pipeline=pipeline)
 
 
 @pytest.mark.parametrize("pipeline", [False, True], ids=["comb", "pipelined"])
@@ -121,17 +111,8 @@ def test_synth_report_xilinx(yosys):
 @pytest.mark.slow
 @pytest.mark.parametrize("seed", range(12))
 def test_icarus_random_sweep(iverilog, tmp_path, seed):
-    rng = np.random.default_rng(seed)
-    layers, k = int(rng.integers(1, 5)), int(rng.integers(1, 11))
-    netlist = random_netlist(
-        seed,
-        widths=[int(rng.integers(1, 80)) for _ in range(layers - 1)]
-        + [k * int(rng.integers(1, 9))],
-        ranks=[int(rng.choice([2, 4, 6])) for _ in range(layers)],
-        num_classes=k,
-        num_inputs=int(rng.integers(1, 100)),
-        encoding=None if seed % 2 else (int(rng.integers(1, 12)), int(rng.integers(1, 5))),
-    )
+    netlist = sweep_netlist(seed, max_width=80, max_group=9, max_inputs=100,
+                            max_encoding=(12, 5))
     emit_verilog(netlist, tmp_path, pipeline=bool(seed % 3 == 0), num_test_vectors=200, seed=seed)
     assert_passed(simulate(iverilog, tmp_path))
 

@@ -9,15 +9,13 @@ drawn configuration.
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from differential import assert_backends_agree
 from torch import nn
 
-from bitlogic.backends import PackedLogicNet, emit_verilog
 from bitlogic.layers import (
     DistributiveThermometer,
     GroupSum,
@@ -30,10 +28,6 @@ from bitlogic.layers import (
 from bitlogic.layers.conv_freeze import or_tree, restrict_to_zero
 from bitlogic.netlist import evaluate_netlist
 from bitlogic.parametrizations import list_parametrizations
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "backends"))
-from test_c_backend import run_c  # noqa: E402  (the backend tests' differential helpers)
-from test_verilog import assert_passed, simulate  # noqa: E402
 
 PARAMS = list_parametrizations()
 ENCODERS = (None, "uniform", "distributive")
@@ -152,10 +146,7 @@ def test_eval_equals_the_netlist(cfg):
         convs[0].parametrizations[0]).__name__
     for batch in BATCHES:
         x = model_inputs(cfg["encoder"], sample_shape(cfg), batch, cfg["seed"] + batch)
-        with torch.no_grad():
-            expected = model(x)
-        scores, _ = evaluate_netlist(netlist, x.flatten(1).numpy())
-        assert torch.equal(torch.from_numpy(scores), expected), batch
+        assert_backends_agree(model, x, seed=f"{cfg['seed']} batch {batch}", netlist=netlist)
 
 
 def test_the_configurations_cover_the_grid():
@@ -332,26 +323,14 @@ def small_model(spec: dict) -> nn.Sequential:
 def test_packed_engines_equal_eager_eval(name):
     spec = SMALL[name]
     model = small_model(spec)
-    netlist = to_netlist(model, input_shape=spec["shape"])
-    engines = [PackedLogicNet(netlist), PackedLogicNet(netlist, use_native=False)]
     for batch in BATCHES:
         x = model_inputs(spec["encoder"], spec["shape"], batch, batch)
-        with torch.no_grad():
-            expected = model(x).numpy()
-        for engine in engines:
-            assert np.array_equal(engine(x.flatten(1).numpy()), expected), (engine.backend, batch)
+        assert_backends_agree(model, x, seed=f"{name} batch {batch}", input_shape=spec["shape"])
 
 
 @pytest.mark.parametrize("name", sorted(SMALL))
 def test_c_and_verilog_equal_eager_eval(name, cc, iverilog, tmp_path):
     spec = SMALL[name]
-    model = small_model(spec)
-    netlist = to_netlist(model, input_shape=spec["shape"])
     x = model_inputs(spec["encoder"], spec["shape"], 65, 7)
-    with torch.no_grad():
-        expected = model(x).numpy()
-    flat = x.flatten(1).numpy()
-    _, _, scores = run_c(cc, netlist, flat, tmp_path / "c")
-    np.testing.assert_array_equal(scores, expected)
-    emit_verilog(netlist, tmp_path / "v", test_inputs=flat)
-    assert_passed(simulate(iverilog, tmp_path / "v"))
+    assert_backends_agree(small_model(spec), x, seed=f"{name} batch 65",
+                          input_shape=spec["shape"], cc=cc, iverilog=iverilog, work=tmp_path)

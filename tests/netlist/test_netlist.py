@@ -7,7 +7,7 @@ import json
 
 import numpy as np
 import pytest
-from netlist_cases import TIE_INPUTS, TIE_PREDICTIONS, random_netlist, tie_netlist
+from differential import TIE_INPUTS, TIE_PREDICTIONS, random_netlist, tie_netlist
 from safetensors.numpy import load_file, save_file
 
 from bitlogic.netlist import (

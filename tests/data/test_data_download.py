@@ -20,7 +20,6 @@ import pytest
 from bitlogic.data import ChecksumError, download, load_dataset
 from bitlogic.data import registry as registry_module
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 MNIST_FILES = (
     "train-images-idx3-ubyte.gz",
     "train-labels-idx1-ubyte.gz",

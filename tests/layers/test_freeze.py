@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from differential import assert_backends_agree
 from torch import nn
 
 from bitlogic.layers import (
@@ -58,10 +59,7 @@ def test_netlist_reference_equals_eager_eval(seed, encoder):
             x = torch.randint(0, 2, (batch, features)).float()
         else:
             x = torch.rand(batch, features)
-        scores, counts = evaluate_netlist(netlist, x.numpy())
-        with torch.no_grad():
-            expected = model(x)
-        assert torch.equal(torch.from_numpy(scores), expected)
+        assert_backends_agree(model, x, seed=f"{seed} {encoder} batch {batch}", netlist=netlist)
 
 
 def test_netlist_save_load_round_trip(tmp_path):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -14,16 +13,13 @@ import torch
 from bitlogic.cli import main
 from bitlogic.train import load_preset, train
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
 
 @pytest.fixture(scope="module")
-def data_dir() -> Path:
-    if not (DATA / "mnist").is_dir():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI must provide the MNIST files in {DATA / 'mnist'}")
-        pytest.skip(f"MNIST files not found in {DATA / 'mnist'}")
-    return DATA
+def data_dir(shared: Path) -> Path:
+    """The shared datasets (``tests/conftest.py``: skipped when absent, required on CI)."""
+    if not (shared / "mnist").is_dir():
+        pytest.fail(f"the shared datasets lack the MNIST files ({shared / 'mnist'})")
+    return shared
 
 
 def test_mnist_dwn_smoke_run_and_packed_eval(data_dir, tmp_path):

@@ -23,8 +23,6 @@ from bitlogic.data import (
 )
 from bitlogic.data import registry as registry_module
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
 
 @pytest.fixture(scope="module")
 def mnist_train(shared: Path) -> Dataset:
