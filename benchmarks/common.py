@@ -1,9 +1,12 @@
-"""Shared helpers for the benchmark scripts: timing and a machine description."""
+"""Shared helpers for the benchmark scripts: timing, workers, a machine description."""
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 
@@ -40,3 +43,22 @@ def best_time(fn: Callable[[], object], repeats: int = 5, warmup: int = 1,
         if spent > budget_s:
             break
     return best
+
+
+def load_average() -> str:
+    """The 1-minute load average, formatted (``n/a`` where the OS has none)."""
+    return f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "n/a"
+
+
+def spawn_worker(script: str, cfg: dict, extra_env: dict[str, str]) -> dict:
+    """Run ``script --worker JSON(cfg)`` in a fresh process; its last stdout line as JSON.
+
+    A fresh process per measurement keeps the allocator and thread pools of one
+    row from colouring the next; ``OMP_NUM_THREADS`` comes from ``cfg["threads"]``.
+    """
+    env = {**os.environ, **extra_env, "OMP_NUM_THREADS": str(cfg["threads"])}
+    proc = subprocess.run([sys.executable, script, "--worker", json.dumps(cfg)], env=env,
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"worker {cfg} failed:\n{proc.stderr}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])

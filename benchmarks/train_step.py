@@ -35,10 +35,12 @@ import gc
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from common import spawn_worker  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "train_step.md"
 BATCH = 128
@@ -151,15 +153,6 @@ def _environment(args: argparse.Namespace) -> dict[str, str]:
     return env
 
 
-def _spawn(cfg: dict, extra_env: dict[str, str]) -> dict:
-    env = {**os.environ, **extra_env, "OMP_NUM_THREADS": str(cfg["threads"])}
-    proc = subprocess.run([sys.executable, __file__, "--worker", json.dumps(cfg)], env=env,
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"worker {cfg} failed:\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def _machine() -> str:
     model = platform.processor() or platform.machine()
     try:
@@ -253,7 +246,7 @@ def main() -> None:
                 for path in paths:
                     cfg = {"net": net, "param": param, "threads": threads, "path": path,
                            "quick": args.quick}
-                    row = {**cfg, **_spawn(cfg, extra_env)}
+                    row = {**cfg, **spawn_worker(__file__, cfg, extra_env)}
                     rows.append(row)
                     compiled = f"  (compile {row['compile_s']:.0f} s)" if row["compile_s"] else ""
                     print(f"{net:<10} {param:<9} r{row['rank']} t{threads} {path:<9} "

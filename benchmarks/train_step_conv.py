@@ -29,14 +29,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import machine_description  # noqa: E402
+from common import load_average, machine_description, spawn_worker  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "train_step_conv.md"
 PATHS = ("conv", "dense", "reference")
@@ -107,19 +105,6 @@ def worker(cfg: dict) -> dict:
             "fused": cfg["path"] != "reference" and kernels_enabled()}
 
 
-def _spawn(cfg: dict, extra_env: dict[str, str]) -> dict:
-    env = {**os.environ, **extra_env, "OMP_NUM_THREADS": str(cfg["threads"])}
-    proc = subprocess.run([sys.executable, __file__, "--worker", json.dumps(cfg)], env=env,
-                          capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"worker {cfg} failed:\n{proc.stderr}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def _load() -> str:
-    return f"{os.getloadavg()[0]:.1f}" if hasattr(os, "getloadavg") else "n/a"
-
-
 def _table(rows: list[dict]) -> list[str]:
     out = ["| param | rank | path | LUT evals / sample | samples/s | LUT-evals/s | "
            "step ms (median / min) | peak MB |", "|---|---|---|---|---|---|---|---|"]
@@ -177,7 +162,7 @@ def main() -> None:
         print(json.dumps(worker(json.loads(args.worker))))
         return
     extra_env = {"OMP_WAIT_POLICY": "PASSIVE"} if args.passive_wait else {}
-    load_start = _load()
+    load_start = load_average()
     machine = f"{machine_description()}; {args.threads} threads; load average at start {load_start}"
     if extra_env:
         machine += "; OMP_WAIT_POLICY=PASSIVE"
@@ -192,13 +177,13 @@ def main() -> None:
         for rank in ([2] if param == "difflogic" else args.ranks):
             for path in args.paths:
                 cfg = {**base, "param": param, "rank": rank, "path": path}
-                row = {**cfg, **_spawn(cfg, extra_env)}
+                row = {**cfg, **spawn_worker(__file__, cfg, extra_env)}
                 rows.append(row)
                 print(f"{param:<9} r{rank} {path:<9} {row['samples_per_s']:9.1f} samples/s  "
                       f"{row['lut_evals_per_s']:9.3g} LUT-evals/s  {row['step_ms']:8.1f} ms  "
                       f"peak {row['peak_mb']:6.0f} MB", flush=True)
     table, targets = _table(rows), _targets(rows)
-    machine += f", at end {_load()}"
+    machine += f", at end {load_average()}"
     print("\n".join(["", *table, "", *targets]))
     level = (f"LogicConv2d({args.in_channels}, {args.out_channels}, kernel_size="
              f"{args.kernel_size}, stride={args.stride}, padding={args.padding}, "
