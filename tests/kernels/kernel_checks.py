@@ -58,3 +58,38 @@ def compare_paths(kernel_fn, reference_fn, tensors: list[torch.Tensor], names: l
     r_grads = grads_of(r_out, r_in, torch.Generator().manual_seed(gen_seed))
     for name, kg, rg in zip(names, k_grads, r_grads, strict=True):
         assert_close(kg, rg, f"grad of {name}")
+
+
+def forward_backward(model, x: torch.Tensor, seed: int, kernels: bool,
+                     every_parameter: bool = False):
+    """Forward + backward of ``model`` under ``seed``, fused or reference path.
+
+    Returns the output, the input gradient and ``{name: grad}`` of every
+    parameter that received one (``every_parameter``: each must have).
+    """
+    from bitlogic.kernels import use_kernels
+
+    model.zero_grad()
+    x = x.detach().clone().requires_grad_(True)
+    with use_kernels(kernels):
+        torch.manual_seed(seed)
+        out = model(x)
+        (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum().backward()
+    if every_parameter:
+        missing = [name for name, p in model.named_parameters() if p.grad is None]
+        assert not missing, f"no gradient reached {missing}"
+    grads = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
+    return out.detach(), x.grad, grads
+
+
+def assert_paths_agree(model, x: torch.Tensor, seed: int = 0,
+                       every_parameter: bool = False) -> None:
+    """The fused and the reference path give the same output and gradients."""
+    out_k, dx_k, grads_k = forward_backward(model, x, seed, True, every_parameter)
+    out_r, dx_r, grads_r = forward_backward(model, x, seed, False, every_parameter)
+    assert out_k.shape == out_r.shape
+    assert_close(out_k, out_r, "output")
+    assert_close(dx_k, dx_r, "grad of x")
+    assert grads_k.keys() == grads_r.keys()
+    for name in grads_r:
+        assert_close(grads_k[name], grads_r[name], f"grad of {name}")

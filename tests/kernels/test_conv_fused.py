@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 import torch
-from kernel_checks import assert_close
+from kernel_checks import assert_paths_agree
 
 from bitlogic.kernels import conv as conv_kernels
 from bitlogic.kernels import use_kernels
@@ -67,29 +67,6 @@ def make_conv(name, rank, geometry, out_channels=3, **kwargs) -> LogicConv2d:
     return conv
 
 
-def run(model, x, seed, kernels):
-    """Forward + backward under ``seed``; the output, input gradient and parameter gradients."""
-    model.zero_grad()
-    x = x.detach().clone().requires_grad_(True)
-    with use_kernels(kernels):
-        torch.manual_seed(seed)
-        out = model(x)
-        (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum().backward()
-    grads = {name: p.grad.clone() for name, p in model.named_parameters() if p.grad is not None}
-    return out.detach(), x.grad, grads
-
-
-def assert_same(model, x, seed=0):
-    out_k, dx_k, grads_k = run(model, x, seed, True)
-    out_r, dx_r, grads_r = run(model, x, seed, False)
-    assert out_k.shape == out_r.shape
-    assert_close(out_k, out_r, "output")
-    assert_close(dx_k, dx_r, "grad of x")
-    assert grads_k.keys() == grads_r.keys()
-    for name in grads_r:
-        assert_close(grads_k[name], grads_r[name], f"grad of {name}")
-
-
 def expected_calls(conv: LogicConv2d, x: torch.Tensor, kind: str) -> list[tuple[str, int]]:
     h, w = conv.output_size(x.shape[2], x.shape[3])
     return [(kind, n * h * w) for n in conv.level_sizes]
@@ -107,7 +84,7 @@ def test_training_matches_reference(case, fused_calls):
     torch.manual_seed(0)
     conv = make_conv(name, rank, geometry, forward_sampling=mode)
     x = image(geometry)
-    assert_same(conv, x)
+    assert_paths_agree(conv, x)
     kind = "lookup" if name == "dwn" else "fold"
     assert fused_calls == expected_calls(conv, x, kind)  # the kernel run only, not the reference
 
@@ -126,7 +103,7 @@ def test_eval_is_exact(case, fused_calls):
     assert set(fused.unique().tolist()) <= {0.0, 1.0}
     assert fused_calls == expected_calls(conv, x, "fold")
     # At soft inputs both paths interpolate the tables: equal up to rounding, with gradients.
-    assert_same(conv, image(geometry))
+    assert_paths_agree(conv, image(geometry))
 
 
 @pytest.mark.parametrize("mode", ["soft", "hard", "gumbel_soft", "gumbel_hard"])
@@ -139,7 +116,7 @@ def test_learnable_candidate_pools_match_reference(name, mode, fused_calls):
     conv = make_conv(name, 2, geometry, connections="learnable", num_candidates=5,
                      connection_sampling=mode, connection_temperature=0.5)
     x = image(geometry)
-    assert_same(conv, x)
+    assert_paths_agree(conv, x)
     assert len(fused_calls) == 2
     assert conv.connections.weights.grad.abs().sum() > 0
 
@@ -168,7 +145,7 @@ def test_stacked_convolutions_match_reference(name, fused_calls):
         make_conv(name, rank, (3, 9, 8, 3, 1, 1, 2), out_channels=4),
         make_conv(name, rank, (4, 9, 8, 3, 2, 0, 1), out_channels=5),
     )
-    assert_same(model, image((3, 9, 8), batch=17))
+    assert_paths_agree(model, image((3, 9, 8), batch=17))
     assert len(fused_calls) == 3
 
 
@@ -176,8 +153,8 @@ def test_strided_inputs_and_batch_one(fused_calls):
     torch.manual_seed(5)
     conv = make_conv("warp", 2, (4, 7, 6, 3, 2, 1, 2))
     channels_last = torch.rand(3, 7, 6, 4).permute(0, 3, 1, 2)
-    assert_same(conv, channels_last)
-    assert_same(conv, torch.rand(1, 4, 7, 6))
+    assert_paths_agree(conv, channels_last)
+    assert_paths_agree(conv, torch.rand(1, 4, 7, 6))
     assert len(fused_calls) == 4
 
 
@@ -195,10 +172,10 @@ def test_index_maps_are_cached_per_input_size_and_wiring(fused_calls):
     # Rewiring in place (as load_state_dict does) rebuilds the leaf routing.
     other = make_conv("light", 2, (3, 7, 9, 3, 1, 1, 2))
     conv.load_state_dict(other.state_dict())
-    assert_same(conv, torch.rand(3, 3, 8, 9))
+    assert_paths_agree(conv, torch.rand(3, 3, 8, 9))
     with torch.no_grad():
         conv.connections.indices.copy_(conv.connections.indices.flip(1))
-    assert_same(conv, torch.rand(3, 3, 8, 9))
+    assert_paths_agree(conv, torch.rand(3, 3, 8, 9))
 
 
 def test_other_inputs_fall_through(fused_calls):

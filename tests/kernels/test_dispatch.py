@@ -8,7 +8,7 @@ import sys
 
 import pytest
 import torch
-from kernel_checks import MODES, assert_close
+from kernel_checks import MODES, assert_paths_agree
 
 from bitlogic.connections import FixedDenseConnections
 from bitlogic.kernels import dispatch, use_kernels
@@ -37,25 +37,8 @@ def fused_calls(monkeypatch):
     return calls
 
 
-def _run(model, x, seed, kernels):
-    """Forward + backward under a seed; returns the output and every gradient."""
-    model.zero_grad()
-    x = x.detach().clone().requires_grad_(True)
-    with use_kernels(kernels):
-        torch.manual_seed(seed)
-        out = model(x)
-        (out * torch.linspace(-1, 1, out.numel()).view_as(out)).sum().backward()
-    grads = {name: p.grad.clone() for name, p in model.named_parameters()}
-    return out.detach(), x.grad, grads
-
-
 def _assert_same(model, x, seed=0):
-    out_k, dx_k, grads_k = _run(model, x, seed, True)
-    out_r, dx_r, grads_r = _run(model, x, seed, False)
-    assert_close(out_k, out_r, "output")
-    assert_close(dx_k, dx_r, "grad of x")
-    for name in grads_r:
-        assert_close(grads_k[name], grads_r[name], f"grad of {name}")
+    assert_paths_agree(model, x, seed, every_parameter=True)
 
 
 @pytest.mark.parametrize("mode", MODES)
