@@ -10,6 +10,7 @@ Usage::
     python benchmarks/accuracy.py                                # digits-tiny, breast-cancer
     python benchmarks/accuracy.py --presets mnist-s --epochs 5 --data-dir /path/to/data
     python benchmarks/accuracy.py --presets digits-tiny --from-run mnist-dwn=runs/mnist-dwn
+    python benchmarks/accuracy.py --keep --from-run mnist-conv=runs/mnist-conv  # other rows stay
 
 ``--from-run PRESET=RUN_DIR`` reports a run trained earlier (for instance a long
 run in the background, finished with ``bitlogic train --resume``) instead of
@@ -34,11 +35,17 @@ from bitlogic.train.splits import load_split
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "benchmarks" / "results" / "accuracy.md"
+# Published figures, all trained on GPUs (gates of conv nets count each shared
+# LUT once; this table's "gates" column counts the unrolled netlist).
 PUBLISHED = {
     "mnist-s": "97.69% (difflogic, small)",
     "mnist-dwn": "98.46% (DWN)",
+    "mnist-conv": "98.46% / 99.23% (LogicTreeNet-S / M, 147K / 566K gates); 99.15% (BitLogic)",
+    "fashion-conv": "89.12% (DWN); 93.81% (BitLogic)",
+    "cifar10-s": "60.38% (LogicTreeNet-S, 0.40M gates); 72.36% (BitLogic, 384K)",
 }
-TARGETS = {"mnist-s": 0.975, "mnist-dwn": 0.980}
+TARGETS = {"mnist-s": 0.975, "mnist-dwn": 0.980, "mnist-conv": 0.990, "fashion-conv": 0.900,
+           "cifar10-s": 0.600}
 
 
 def _row(name: str, run_dir: Path, data_dir: str | None, wall_s: float, note: str) -> dict:
@@ -69,8 +76,22 @@ def _fmt_acc(value: float | None) -> str:
     return "n/a" if value is None else f"{100 * value:.2f}%"
 
 
-def render(rows: list[dict], command: str) -> str:
-    """The markdown report for ``rows``."""
+def previous_rows(report: str, replaced: set[str]) -> tuple[list[str], list[str]]:
+    """Table lines and note lines of an earlier report, for presets not in ``replaced``."""
+    table, notes = [], []
+    for line in report.splitlines():
+        cells = line.split("|")
+        if line.startswith("| ") and len(cells) > 2 and cells[1].strip() not in (
+                "preset", *replaced):
+            table.append(line)
+        elif line.startswith("- **") and line[4:].split("**")[0] not in replaced:
+            notes.append(line)
+    return table, notes
+
+
+def render(rows: list[dict], command: str, kept: tuple[list[str], list[str]] = ([], [])
+           ) -> str:
+    """The markdown report: the ``kept`` (table, notes) lines of an earlier one, then ``rows``."""
     cpu = os.cpu_count()
     lines = [
         "# Accuracy benchmark",
@@ -88,6 +109,7 @@ def render(rows: list[dict], command: str) -> str:
         "| preset | dataset | test discrete | test soft | best val discrete | epochs | "
         "wall | neurons | gates | parameters | packed engine | target / published |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        *kept[0],
     ]
     for r in rows:
         target = "" if r["target"] is None else f">= {100 * r['target']:.1f}%"
@@ -101,7 +123,10 @@ def render(rows: list[dict], command: str) -> str:
             f"{r['wall_s']:.0f} s | {r['neurons']:,} | {r['gates']:,} | {r['parameters']:,} | "
             f"{r['engine']} | {target or '-'} |"
         )
-    notes = [f"- **{r['preset']}**: {r['note']}" for r in rows if r["note"]]
+    notes = kept[1] + [f"- **{r['preset']}**: {r['note']}" for r in rows if r["note"]]
+    if kept[0]:
+        notes.append(f"- Rows of {', '.join(line.split('|')[1].strip() for line in kept[0])} "
+                     f"are kept from the previous report (`--keep`); see its history in git.")
     if notes:
         lines += ["", "Notes:", "", *notes]
     return "\n".join(lines) + "\n"
@@ -123,6 +148,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs-dir", default=str(ROOT / "runs" / "bench"),
                         help="where the benchmark's run directories go")
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="markdown file to write")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the rows of presets not reported now from the existing --out")
     args = parser.parse_args(argv)
 
     notes = dict(item.split("=", 1) for item in args.note)
@@ -155,8 +182,11 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(_row(name, run_dir, args.data_dir, wall, note))
     shown = _without_notes(list(argv if argv is not None else sys.argv[1:]))
     command = "python benchmarks/accuracy.py " + " ".join(shown)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(render(rows, command.strip()))
+    out = Path(args.out)
+    kept = (previous_rows(out.read_text(), {r["preset"] for r in rows})
+            if args.keep and out.is_file() else ([], []))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(rows, command.strip(), kept))
     print(Path(args.out).read_text())
     return 0
 

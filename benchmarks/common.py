@@ -62,3 +62,30 @@ def spawn_worker(script: str, cfg: dict, extra_env: dict[str, str]) -> dict:
     if proc.returncode != 0:
         raise RuntimeError(f"worker {cfg} failed:\n{proc.stderr}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+BUSY_LOOP = ("import sys, time\nend = time.monotonic() + float(sys.argv[1])\n"
+             "while time.monotonic() < end:\n    pass\n")
+
+
+def start_busy_loop(seconds: float) -> subprocess.Popen:
+    """One CPU-bound process that stops by itself after ``seconds`` at the latest."""
+    return subprocess.Popen([sys.executable, "-c", BUSY_LOOP, str(seconds)])
+
+
+def alone_and_contended(script: str, cfg: dict, extra_env: dict[str, str], key: str,
+                        busy_s: float = 600.0) -> dict:
+    """``cfg`` measured by :func:`spawn_worker` alone, then next to one busy-loop process.
+
+    Returns:
+        ``{"alone", "contended", "ratio"}`` of the worker's figure ``key``.
+    """
+    alone = spawn_worker(script, cfg, extra_env)[key]
+    busy = start_busy_loop(busy_s)
+    try:
+        time.sleep(0.2)  # let the scheduler see the competitor before the warm-up
+        contended = spawn_worker(script, cfg, extra_env)[key]
+    finally:
+        busy.kill()
+        busy.wait()
+    return {"alone": alone, "contended": contended, "ratio": contended / alone}

@@ -113,7 +113,7 @@ def main() -> None:
         "",
         f"Machine: {machine_description()}; {args.threads} threads. "
         f"Model: c1={args.c1}, c2={args.c2}, dense={args.dense}; file {size_mib:.1f} MiB. "
-        f"LUTs by rank: {netlist.lut_counts_by_rank()}.",
+        f"LUTs by rank: {netlist.lut_counts_by_rank}.",
         "",
         "| stage | wall | peak RSS |",
         "|---|---|---|",

@@ -6,18 +6,23 @@ the hardest case for caches since trained nets are no more local):
 * ``rank2``: 784 input bits -> 6 x 8000 rank-2 LUTs, GroupSum over 10 classes;
 * ``rank6``: 784 input bits -> 2000 -> 1000 rank-6 LUTs, 10 classes.
 
-Rows: the compiled packed engine on 1 and 2 threads, and every entry of
-``REFERENCES``: the engine's NumPy fallback, the standalone C of ``emit_c``
-(64 samples per word, and one sample at a time) and the NumPy reference
-interpreter (eager PyTorch joins when a model is at hand -- add one function
-that maps a netlist to a callable). Inputs
+Rows: the compiled packed engine on 1 and 2 threads and the standalone C of
+``emit_c`` (``bitlogic_net_eval_batch``, single-threaded, built with
+``-O3 -march=native``), all on the full batch, then every entry of
+``REFERENCES`` on a small one: the engine's NumPy fallback, the emitted C one
+sample at a time, eager PyTorch and the NumPy reference interpreter. Inputs
 are bool ``(batch, 784)`` arrays, so the figures include reading the inputs
-and packing them into bit planes. Throughput is batch / best wall time.
-Also: engine setup time and yosys LUT6 counts for the rank-6 net.
+and packing them into bit planes. Throughput is batch / best wall time. A
+table puts the C batch path next to the engine on one thread (the ratio).
+Also: engine setup time and yosys LUT6 counts for the rank-6 net. Every
+engine and the C run with ``simplify=False``: the figures are for the whole
+net as written (simplify would drop a random net's dead LUTs; see
+``benchmarks/hardware.py`` for what it removes from trained nets).
 
 Usage:
     python benchmarks/packed_inference.py                 # everything
     python benchmarks/packed_inference.py --no-synth --batch 65536 --repeats 10
+    python benchmarks/packed_inference.py --c-vs-engine   # only the C / engine ratio
 """
 
 from __future__ import annotations
@@ -118,24 +123,23 @@ def random_netlist(widths: list[int], rank: int, seed: int = 0) -> LogicNetlist:
 
 def packed_native(threads: int) -> Callable[[LogicNetlist], Callable[[np.ndarray], object]]:
     def build(netlist: LogicNetlist) -> Callable[[np.ndarray], object]:
-        return PackedLogicNet(netlist, num_threads=threads, use_native=True).predict
+        return PackedLogicNet(netlist, simplify=False, num_threads=threads, use_native=True).predict
 
     return build
 
 
 def packed_numpy(netlist: LogicNetlist) -> Callable[[np.ndarray], object]:
-    return PackedLogicNet(netlist, use_native=False).predict
+    return PackedLogicNet(netlist, simplify=False, use_native=False).predict
 
 
 def numpy_reference(netlist: LogicNetlist) -> Callable[[np.ndarray], object]:
     return lambda x: evaluate_netlist(netlist, x)
 
 
-# Batch loops around the emitted C, so one ctypes call times only C: per sample,
-# and 64 samples per word (packing the bytes into words included).
+# A loop around the emitted C's per-sample entry point, so one ctypes call times only C;
+# the batch entry point is called directly.
 _C_BATCH = """
 #include <stdint.h>
-#include <string.h>
 #include "bitlogic_net.h"
 #define N BITLOGIC_NET_NUM_INPUTS
 #define K BITLOGIC_NET_NUM_CLASSES
@@ -143,32 +147,16 @@ void per_sample(const uint8_t *x, int64_t n, uint32_t *counts) {
     for (int64_t i = 0; i < n; i++)
         bitlogic_net_eval_bits(x + i * N, counts + i * K);
 }
-void per_word(const uint8_t *x, int64_t n, uint32_t *counts) {
-    uint32_t tail[64 * K];
-    for (int64_t g = 0; g < n; g += 64) {
-        uint64_t words[N];
-        memset(words, 0, sizeof words);
-        for (int64_t s = g; s < n && s < g + 64; s++)
-            for (int i = 0; i < N; i++)
-                words[i] |= (uint64_t)(x[s * N + i] != 0) << (s - g);
-        if (n - g >= 64) {
-            bitlogic_net_eval_words(words, counts + g * K);
-        } else {
-            bitlogic_net_eval_words(words, tail);
-            memcpy(counts + g * K, tail, sizeof(uint32_t) * K * (size_t)(n - g));
-        }
-    }
-}
 """
 
 
 def emitted_c(entry: str) -> Callable[[LogicNetlist], Callable[[np.ndarray], object]]:
-    """The standalone C of ``emit_c`` built with -O3 -march=native; ``entry`` is a
-    function of ``_C_BATCH``."""
+    """The standalone C of ``emit_c`` built with -O3 -march=native; ``entry`` is
+    ``per_sample`` of ``_C_BATCH`` or ``bitlogic_net_eval_batch``."""
 
     def build(netlist: LogicNetlist) -> Callable[[np.ndarray], object]:
         work = Path(tempfile.mkdtemp(prefix="bitlogic-bench-c-"))
-        emit_c(netlist, work)
+        emit_c(netlist, work, simplify=False)
         (work / "batch.c").write_text(_C_BATCH)
         subprocess.run(["cc", "-O3", "-march=native", "-shared", "-fPIC", "-I", str(work),
                         str(work / "batch.c"), str(work / "bitlogic_net.c"), "-o",
@@ -213,16 +201,17 @@ def eager_pytorch(netlist: LogicNetlist) -> Callable[[np.ndarray], object]:
             return model(torch.from_numpy(np.asarray(x, dtype=np.float32))).argmax(1)
 
     probe = np.random.default_rng(1).integers(0, 2, (70, netlist.num_inputs)).astype(bool)
-    expected = PackedLogicNet(netlist).predict(probe)
+    expected = PackedLogicNet(netlist, simplify=False).predict(probe)
     if not np.array_equal(run(probe).numpy(), expected):
         raise AssertionError("eager model and packed engine disagree")
     return run
 
 
-ENGINES = {"packed, 1 thread": packed_native(1), "packed, 2 threads": packed_native(2)}
+C_BATCH = "emitted C, bitlogic_net_eval_batch, 1 thread"
+ENGINES = {"packed, 1 thread": packed_native(1), "packed, 2 threads": packed_native(2),
+           C_BATCH: emitted_c("bitlogic_net_eval_batch")}
 REFERENCES = {
     "packed NumPy fallback": packed_numpy,
-    "emitted C, 64 samples per word, 1 thread": emitted_c("per_word"),
     "emitted C, per sample, 1 thread": emitted_c("per_sample"),
     "eager PyTorch model.eval(), 2 threads": eager_pytorch,
     "NumPy reference": numpy_reference,
@@ -235,11 +224,35 @@ def throughput(build, netlist: LogicNetlist, x: np.ndarray, repeats: int) -> flo
     return len(x) / best_time(lambda: run(x), repeats=repeats, warmup=1)
 
 
+def c_vs_engine_rows(x: np.ndarray, repeats: int) -> list[str]:
+    """The C batch path next to the engine on one thread, measured in turns, per net."""
+    rows = ["", "Emitted C `bitlogic_net_eval_batch` vs the packed engine, both single-threaded "
+            f"(batch {len(x)}, best of {repeats}, timed in alternation):", "",
+            "| net | packed, 1 thread | C eval_batch | C / packed |", "|---|---|---|---|"]
+    for key, (_, widths, rank) in NETS.items():
+        netlist = random_netlist(widths, rank)
+        runs = {name: ENGINES[name](netlist) for name in ("packed, 1 thread", C_BATCH)}
+        expected = np.asarray(runs["packed, 1 thread"](x[:1000]))
+        got = np.asarray(runs[C_BATCH](x[:1000])).argmax(1)  # counts: ties to the lower class
+        if not np.array_equal(got, expected):
+            raise AssertionError(f"{key}: emitted C and packed engine disagree")
+        best = dict.fromkeys(runs, float("inf"))
+        for run in runs.values():  # warm-up: page faults and caches are not inference
+            run(x)
+        for _ in range(repeats):  # alternate, so both see the same machine load
+            for name, run in runs.items():
+                best[name] = min(best[name], best_time(lambda r=run: r(x), repeats=1, warmup=0))
+        engine, c = (len(x) / best[name] for name in runs)
+        rows.append(f"| {key} | {engine:,.0f} | {c:,.0f} | {c / engine:.2f} |")
+        print(rows[-1], flush=True)
+    return rows
+
+
 def setup_seconds(netlist: LogicNetlist) -> float:
-    """Wall time of ``PackedLogicNet(netlist)`` with the kernel already compiled."""
-    PackedLogicNet(netlist)
+    """Wall time of ``PackedLogicNet(netlist, simplify=False)`` with the kernel already compiled."""
+    PackedLogicNet(netlist, simplify=False)
     start = time.perf_counter()
-    PackedLogicNet(netlist)
+    PackedLogicNet(netlist, simplify=False)
     return time.perf_counter() - start
 
 
@@ -251,9 +264,9 @@ def block_size_rows(x: np.ndarray, repeats: int) -> list[str]:
         netlist = random_netlist([width] * 6, 2)
         rates = []
         for block in (512, 256):
-            engine = PackedLogicNet(netlist, num_threads=1, block_samples=block)
+            engine = PackedLogicNet(netlist, simplify=False, num_threads=1, block_samples=block)
             rates.append(len(x) / best_time(lambda e=engine: e.predict(x), repeats=repeats))
-        auto = PackedLogicNet(netlist, num_threads=1).backend.rsplit("-", 1)[1]
+        auto = PackedLogicNet(netlist, simplify=False, num_threads=1).backend.rsplit("-", 1)[1]
         rows.append(f"| {width} | {rates[0]:,.0f} | {rates[1]:,.0f} | {auto} |")
         print(rows[-1], flush=True)
     return rows
@@ -261,7 +274,7 @@ def block_size_rows(x: np.ndarray, repeats: int) -> list[str]:
 
 def input_stage_row(x: np.ndarray, repeats: int) -> list[str]:
     """Throughput of a 10-LUT net: reading and packing the inputs dominates it."""
-    engine = PackedLogicNet(random_netlist([10], 2), num_threads=1)
+    engine = PackedLogicNet(random_netlist([10], 2), simplify=False, num_threads=1)
     rate = len(x) / best_time(lambda: engine.predict(x), repeats=repeats)
     line = (f"Input stage alone (784 -> 10 LUTs, 1 thread): {rate:,.0f} samples/s, i.e. "
             f"{1e9 / rate:.0f} ns per sample to read 784 bytes and transpose them into bit planes.")
@@ -275,11 +288,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--no-synth", action="store_true", help="skip the yosys report")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--c-vs-engine", action="store_true",
+                        help="only print the C / engine table (writes nothing)")
     args = parser.parse_args()
+    if args.c_vs_engine:
+        rng = np.random.default_rng(1)
+        c_vs_engine_rows(rng.random((args.batch, NUM_INPUTS)) < 0.5, args.repeats)
+        return
 
     rng = np.random.default_rng(1)
     x = rng.random((args.batch, NUM_INPUTS)) < 0.5
-    engine_build = PackedLogicNet(random_netlist([10], 2)).backend
+    engine_build = PackedLogicNet(random_netlist([10], 2), simplify=False).backend
     lines = [
         "# Packed inference throughput",
         "",
@@ -306,6 +325,7 @@ def main() -> None:
             print(lines[-1], flush=True)
         setups.append(f"`{key}` {setup_seconds(netlist) * 1e3:.1f} ms")
     lines += ["", f"Setup of PackedLogicNet (kernel already compiled): {', '.join(setups)}."]
+    lines += c_vs_engine_rows(x, args.repeats)
     lines += input_stage_row(x, args.repeats)
     lines += block_size_rows(x[: args.batch // 2], max(3, args.repeats // 3))
     if not args.no_synth:

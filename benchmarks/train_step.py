@@ -21,8 +21,18 @@ heap memory to the system between steps (``MALLOC_TRIM_THRESHOLD_``,
 ``MALLOC_MMAP_THRESHOLD_``), which otherwise makes each step page-fault its
 activations back in.
 
+``--contended`` measures the trainer under contention instead: each
+configuration runs alone, then next to one bounded CPU-bound busy-loop
+process, once with the OpenMP wait policy the trainer sets
+(``bitlogic.native.OPENMP_WAIT_ENV``) and once with OpenMP's default
+(spinning); it prints samples/s alone, contended and their ratio (target:
+contended >= 40% of alone, and the trainer's policy within 5% of the default
+when alone). Throughput there is samples over the total time of the timed
+steps, so stalls count.
+
 Usage:
     python benchmarks/train_step.py                      # everything, 1 and 2 threads
+    python benchmarks/train_step.py --contended          # mnist-s net, 2 threads, busy neighbour
     python benchmarks/train_step.py --nets wide --threads 2 --params light dwn
     python benchmarks/train_step.py --compile --nets deep --params light
 """
@@ -40,7 +50,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import spawn_worker  # noqa: E402
+from common import alone_and_contended, spawn_worker  # noqa: E402
 
 RESULTS = Path(__file__).parent / "results" / "train_step.md"
 BATCH = 128
@@ -54,6 +64,11 @@ NETS = {
     "candidates": {"title": "784 -> 2000 -> 1000, rank 6, learnable, 8 candidates",
                    "widths": [2000, 1000], "rank": 6,
                    "connections": {"connections": "learnable", "num_candidates": 8}},
+    "mnist-s": {"title": "784 -> 6 x 8000, rank 2, first layer learnable among 16 candidates "
+                         "(the mnist-s preset's shape)",
+                "widths": [8000] * 6, "rank": 2,
+                "connections": {"connections": "learnable", "num_candidates": 16},
+                "first_only": True},
     "dense": {"title": "2352 -> 2000 -> 1000, rank 6, first layer learnable over all 2352 "
                        "inputs (mnist-dwn's shape)",
               "inputs": 2352, "widths": [2000, 1000], "rank": 6,
@@ -126,6 +141,7 @@ def worker(cfg: dict) -> dict:
         loss.backward()
 
     warmup, timed = STEPS[cfg["path"]]
+    timed = cfg.get("timed", timed)
     if cfg.get("quick"):
         warmup, timed = min(warmup, 1), min(timed, 3)
     for _ in range(warmup):
@@ -139,7 +155,8 @@ def worker(cfg: dict) -> dict:
     median = times[len(times) // 2]
     peak = peak_step_memory_mb(step)
     return {"rank": rank, "step_ms": median * 1e3, "min_ms": times[0] * 1e3,
-            "samples_per_s": BATCH / median, "peak_mb": peak,
+            "samples_per_s": BATCH / median, "throughput_per_s": BATCH * timed / sum(times),
+            "peak_mb": peak,
             "fused": cfg["path"] == "kernel" and kernels_enabled(), "compile_s": compile_s}
 
 
@@ -214,6 +231,60 @@ def _table(rows: list[dict]) -> list[str]:
     return out
 
 
+# The OpenMP wait settings compared: the trainer's, and OpenMP's default (spinning).
+WAIT_POLICIES = {"trainer": None, "default": {}}
+CONTENDED_STEPS = 40
+
+
+def contended_main(args: argparse.Namespace) -> None:
+    """``--contended``: the trainer's throughput alone and next to one busy process."""
+    from bitlogic.native import OPENMP_WAIT_ENV
+
+    nets = args.nets if args.nets != list(NETS) else ["mnist-s"]
+    params = args.params if args.params != list(FUSED + GENERIC) else ["light"]
+    threads = args.threads if args.threads != [1, 2] else [2]
+    machine = _machine()
+    print(machine)
+    lines = ["| net | param | threads | OpenMP wait | alone samples/s | contended samples/s "
+             "| contended / alone |", "|---|---|---|---|---|---|---|"]
+    targets = []
+    for net in nets:
+        for param in params:
+            for n in threads:
+                cfg = {"net": net, "param": param, "threads": n, "path": "kernel",
+                       "quick": args.quick, "timed": CONTENDED_STEPS}
+                rows = {}
+                for name, env in WAIT_POLICIES.items():
+                    env = dict(OPENMP_WAIT_ENV) if env is None else env
+                    rows[name] = row = alone_and_contended(__file__, cfg, env,
+                                                           "throughput_per_s")
+                    label = ", ".join(f"{k}={v}" for k, v in env.items()) or "OpenMP default"
+                    lines.append(f"| {net} | {param} | {n} | {label} ({name}) | "
+                                 f"{row['alone']:.0f} | {row['contended']:.0f} | "
+                                 f"{row['ratio']:.2f} |")
+                    print(lines[-1], flush=True)
+                ours, spin = rows["trainer"], rows["default"]
+                drop = 1 - ours["alone"] / spin["alone"]
+                targets += [
+                    f"{'MET ' if ours['ratio'] >= 0.4 else 'MISSED'} {net} {param} t{n}: "
+                    f"contended / alone = {ours['ratio']:.2f} (>= 0.40)",
+                    f"{'MET ' if drop <= 0.05 else 'MISSED'} {net} {param} t{n}: alone, "
+                    f"trainer's policy vs default = {-drop:+.1%} (drop <= 5%)",
+                ]
+    print("\n".join(["", *targets]))
+    output = args.output or RESULTS.with_name("train_step_contended.md")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(
+        "# Training step under contention: alone vs one busy-loop neighbour\n\n"
+        f"Machine: {machine}.\n\nCommand: `python benchmarks/train_step.py "
+        f"{' '.join(sys.argv[1:])}`\n\n"
+        + "\n".join(f"- `{k}`: {NETS[k]['title']}, batch {BATCH}" for k in nets)
+        + f"\n\nsamples/s = {CONTENDED_STEPS} steps x batch / their total time, fresh "
+        "process per figure; the neighbour is one Python busy loop.\n\n"
+        + "\n".join(lines) + "\n\n```\n" + "\n".join(targets) + "\n```\n")
+    print(f"\nwrote {output}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--nets", nargs="+", default=list(NETS), choices=list(NETS))
@@ -225,12 +296,19 @@ def main() -> None:
                         help="OMP_WAIT_POLICY=PASSIVE (for machines shared with other jobs)")
     parser.add_argument("--no-trim", action="store_true",
                         help="keep freed heap memory mapped between steps (glibc)")
-    parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument("--contended", action="store_true",
+                        help="alone vs next to a busy-loop process (default net: mnist-s, "
+                             "2 threads, light)")
+    parser.add_argument("--output", type=Path, default=None)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(worker(json.loads(args.worker))))
         return
+    if args.contended:
+        contended_main(args)
+        return
+    args.output = args.output or RESULTS
     machine = _machine()
     extra_env = _environment(args)
     if extra_env:

@@ -151,43 +151,56 @@ def sweep_netlist(seed: int, max_width: int, max_group: int, max_inputs: int,
 
 C_DRIVER = Path(__file__).resolve().parent / "backends" / "c_driver.c"
 CFLAGS = ["-O2", "-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"]
+# How the emitted C is built: the GCC/clang vector path for the default target
+# (SSE2 on x86-64), the plain uint64_t path, and the vector path for this CPU.
+C_BUILDS = {"vector": [], "scalar": ["-DBITLOGIC_SCALAR"], "native": ["-march=native"]}
 
 
-def run_c(cc: str, netlist: LogicNetlist, x: np.ndarray,
-          work: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Emit, compile (``-Wall -Werror``) and run; returns (counts, pred, scores).
+def run_c(cc: str, netlist: LogicNetlist, x: np.ndarray, work: Path,
+          build: str = "vector") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Emit, compile (``-Wall -Wextra -pedantic -Werror``, flags of ``C_BUILDS[build]``)
+    and run; returns (counts, pred, scores) of the per-sample API.
 
-    Also checks that the 64-sample word API gives the same counts.
+    Also checks that ``bitlogic_net_eval_batch`` (``_eval_batch_features`` with an
+    encoding), on the whole batch and on chunks of 37 rows, gives the same counts.
     """
-    emit_c(netlist, work)
-    exe = work / "driver"
-    subprocess.run([cc, *CFLAGS, "-I", str(work), str(C_DRIVER), str(work / "bitlogic_net.c"),
-                    "-o", str(exe)], check=True, capture_output=True, text=True)
+    emit_c(netlist, work, simplify=False)
+    exe = work / f"driver-{build}"
+    subprocess.run([cc, *CFLAGS, *C_BUILDS[build], "-I", str(work), str(C_DRIVER),
+                    str(work / "bitlogic_net.c"), "-o", str(exe)],
+                   check=True, capture_output=True, text=True)
     data = work / "inputs.bin"
     rows = x.astype(np.float32 if netlist.encoding is not None else np.uint8)
     data.write_bytes(np.int64(len(x)).tobytes() + np.ascontiguousarray(rows).tobytes())
     out = subprocess.run([str(exe), str(data)], check=True, capture_output=True, text=True).stdout
+    isa, *lines = out.splitlines()
+    assert (isa == "scalar") == (build == "scalar"), f"build {build} reports ISA {isa}"
     k = netlist.num_classes
-    fields = [line.split() for line in out.splitlines()]
+    fields = [line.split() for line in lines]
     counts = np.array([[int(v) for v in f[:k]] for f in fields], dtype=np.int64).reshape(-1, k)
     pred = np.array([int(f[k]) for f in fields], dtype=np.int64)
     scores = np.array([[float.fromhex(v) for v in f[k + 1 : 2 * k + 1]] for f in fields])
-    words = np.array([[int(v) for v in f[2 * k + 1 :]] for f in fields], dtype=np.int64)
-    np.testing.assert_array_equal(words.reshape(-1, k), counts)
+    batch = np.array([[int(v) for v in f[2 * k + 1 :]] for f in fields], dtype=np.int64)
+    batch = batch.reshape(len(fields), 2, k)
+    np.testing.assert_array_equal(batch[:, 0], counts, err_msg=f"{build}: eval_batch, whole")
+    np.testing.assert_array_equal(batch[:, 1], counts, err_msg=f"{build}: eval_batch, chunks")
     return counts, pred, scores.astype(np.float32).reshape(-1, k)
 
 
 # -- the simulated Verilog --------------------------------------------------------------------
 
 
-def simulate(iverilog: str, work: Path, design: str = "bitlogic_net.v", extra=()) -> str:
-    """Compile the testbench with ``design`` in ``work`` and return what the simulation printed."""
+def simulate(iverilog: str, work: Path, design: str = "bitlogic_net.v", extra=(),
+             name: str = "bitlogic_net") -> str:
+    """Compile design ``name``'s testbench with ``design`` in ``work``; return what the
+    simulation printed. A non-zero exit (the testbench's ``$fatal``) fails with the output."""
     subprocess.run(
-        [iverilog, "-g2012", "-o", "sim", "bitlogic_net_tb.v", design, *extra],
+        [iverilog, "-g2012", "-o", "sim", f"{name}_tb.v", design, *extra],
         cwd=work, check=True, capture_output=True, text=True,
     )
-    return subprocess.run(["vvp", "-n", "sim"], cwd=work, check=True, capture_output=True,
-                          text=True).stdout
+    proc = subprocess.run(["vvp", "-n", "sim"], cwd=work, capture_output=True, text=True)
+    assert proc.returncode == 0, f"vvp exited {proc.returncode}:\n{proc.stdout[-2000:]}"
+    return proc.stdout
 
 
 def assert_passed(output: str) -> None:
@@ -212,14 +225,18 @@ def assert_backends_agree(
     iverilog: str | None = None,
     work: Path | None = None,
     pipeline: bool = False,
+    c_builds: tuple[str, ...] = ("vector",),
 ) -> LogicNetlist:
     """Run ``x`` through every backend and assert identical scores, counts and predictions.
 
     The backends: the eval-mode model (when ``source`` is a model; frozen with
     ``to_netlist(source, input_shape=input_shape)`` unless ``netlist`` is given), the reference
-    ``evaluate_netlist``, ``PackedLogicNet`` NumPy and native (when ``native`` and
-    the kernel builds; ask for the ``native_engine`` fixture to require it), the
-    emitted C (when ``cc`` is given) and Icarus Verilog (when ``iverilog`` is
+    ``evaluate_netlist``, the same on ``netlist.simplify()`` (simplified netlists
+    are what every backend runs by default), ``PackedLogicNet`` NumPy and native
+    (when ``native`` and the kernel builds; ask for the ``native_engine`` fixture
+    to require it), one engine with ``simplify=False``, the
+    emitted C (when ``cc`` is given; once per ``c_builds`` entry of ``C_BUILDS``,
+    per-sample and batch entry points) and Icarus Verilog (when ``iverilog`` is
     given; the testbench replays the packed engine, tied to the reference here).
     C and Verilog build in ``work``. Every failure message names ``seed``.
 
@@ -251,10 +268,15 @@ def assert_backends_agree(
         # argmax takes the first maximum: ties go to the lower class
         np.testing.assert_array_equal(pred, np.argmax(expected.numpy(), axis=1),
                                       err_msg=f"{case}: predictions != argmax of model.eval()")
+    simplified, _ = netlist.simplify()
+    np.testing.assert_array_equal(evaluate_netlist(simplified, flat)[1], counts,
+                                  err_msg=f"{case}: evaluate_netlist(netlist.simplify()) counts")
     engines = [PackedLogicNet(netlist, use_native=False)]
     if native:  # the compiled kernel when it builds (tests that need it ask for native_engine)
         auto = PackedLogicNet(netlist)
         engines += [auto] if auto.backend != "numpy" else []
+    # the netlist as given, unsimplified, on the fastest engine at hand
+    engines.append(PackedLogicNet(netlist, use_native=None if native else False, simplify=False))
     engine_input = x.flatten(1) if isinstance(x, torch.Tensor) else flat
     for engine in engines:
         what = f"{case}: PackedLogicNet[{engine.backend}]"
@@ -269,11 +291,12 @@ def assert_backends_agree(
                                       err_msg=f"{what} predictions")
     if cc is not None or iverilog is not None:
         assert work is not None, "C and Verilog need a work folder"
-    if cc is not None:
-        c_counts, c_pred, c_scores = run_c(cc, netlist, flat, work / "c")
-        np.testing.assert_array_equal(c_counts, counts, err_msg=f"{case}: C counts")
-        np.testing.assert_array_equal(c_pred, pred, err_msg=f"{case}: C predictions")
-        np.testing.assert_array_equal(c_scores, scores, err_msg=f"{case}: C scores")
+    for build in c_builds if cc is not None else ():
+        c_counts, c_pred, c_scores = run_c(cc, netlist, flat, work / "c", build)
+        what = f"{case}: C ({build} build)"
+        np.testing.assert_array_equal(c_counts, counts, err_msg=f"{what} counts")
+        np.testing.assert_array_equal(c_pred, pred, err_msg=f"{what} predictions")
+        np.testing.assert_array_equal(c_scores, scores, err_msg=f"{what} scores")
     if iverilog is not None:
         emit_verilog(netlist, work / "v", pipeline=pipeline, test_inputs=flat)
         output = simulate(iverilog, work / "v")

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import io
 import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -151,7 +153,7 @@ def test_presets_command_lists_the_registry():
     (["eval", "/nonexistent/run"], "/nonexistent/run does not exist"),
     (["info", "/nonexistent/net.safetensors"], "does not exist"),
     (["export", "/nonexistent", "--format", "c", "--out", "x"], "does not exist"),
-    (["train", "--preset", "mnist-xxl"], "valid presets: breast-cancer, digits-tiny"),
+    (["train", "--preset", "mnist-xxl"], "valid presets: breast-cancer, "),
     (["train", "--set", "train.epoch=2"], "valid keys: "),
     (["train", "--set", "train.epochs"], "--set expects key=value"),
     (["train", "--resume"], "--resume needs --out"),
@@ -277,3 +279,188 @@ def test_info_lists_conv_and_pool_modules_with_output_shapes(tmp_path):
     ]
     rc, text, _ = _run(["info", str(path)])
     assert rc == 0 and "LogicConv2d" in text and "8x4x4" in text
+
+
+# -- own data: bitlogic train --data FILE --------------------------------------------------
+
+TABLE_SMALL = ["--epochs", "3", "--quiet", "--set", "model.widths=[30,30]",
+               "train.num_threads=1", "train.batch_size=16"]
+TABLE_SEED = 5
+
+
+def _write_table(path, rows: int, seed: int, columns=("a", "b", "c", "species")) -> None:
+    """A 3-class CSV whose class follows feature a (learnable in a few epochs)."""
+    rng = np.random.default_rng(seed)
+    names = ["setosa", "versicolor", "virginica"]
+    lines = [",".join(columns)]
+    for i in range(rows):
+        k = i % 3
+        cells = {"a": f"{k * 10 + rng.normal():.3f}", "b": f"{rng.normal() * 100:.3f}",
+                 "c": f"{rng.uniform():.3f}", "species": names[k]}
+        lines.append(",".join(cells[c] for c in columns))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def table_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("table")
+    _write_table(folder / "iris.csv", 120, TABLE_SEED)
+    _write_table(folder / "new.csv", 30, TABLE_SEED + 1, columns=("c", "species", "a", "b"))
+    run = folder / "run"
+    code, out, err = _run(["train", "--data", str(folder / "iris.csv"), "--target", "species",
+                           "--out", str(run), *TABLE_SMALL])
+    assert code == 0, err
+    return folder, run, out
+
+
+def test_train_on_a_csv_lists_the_classes_and_records_the_source(table_run):
+    from bitlogic.data.table_source import file_sha256
+    from bitlogic.train import read_config
+
+    folder, run, out = table_run
+    assert "3 features (a, b, c); target 'species', 3 classes: setosa, versicolor, virginica" in out
+    assert out.count("test accuracy:") == 1
+    d = read_config(run / "config.yaml").dataset
+    assert d.path == str((folder / "iris.csv").resolve()) and d.name == "iris"
+    assert d.sha256 == file_sha256(folder / "iris.csv")
+    assert d.class_names == ["setosa", "versicolor", "virginica"]
+    assert d.feature_names == ["a", "b", "c"] and len(d.feature_min) == 3
+
+
+def _cli(*argv: str, cwd=None) -> subprocess.CompletedProcess:
+    """The command line in a new process (nothing registered or cached in this one)."""
+    return subprocess.run([sys.executable, "-m", "bitlogic.cli", *argv], capture_output=True,
+                          text=True, timeout=300, cwd=cwd)
+
+
+def test_a_table_run_evaluates_and_exports_in_a_new_process(table_run, tmp_path):
+    folder, run, _ = table_run
+    summary = read_metrics(run)["summary"]
+    # From another working directory: the run records the table's absolute path.
+    proc = _cli("eval", str(run), "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["dataset"] == "iris" and report["n"] == summary["test_n"] == 30
+    assert report["accuracy"] == summary["test_discrete_acc"]
+    proc = _cli("export", str(run), "--format", "netlist", "--out", str(tmp_path / "hw"))
+    assert proc.returncode == 0, proc.stderr
+    netlist = tmp_path / "hw" / "netlist.safetensors"
+    for path in (run, netlist):  # the torch model and the packed engine agree on new rows
+        proc = _cli("eval", str(path), "--data", str(folder / "new.csv"), "--json")
+        assert proc.returncode == 0, proc.stderr
+        other = json.loads(proc.stdout)
+        assert other["split"] == "all" and other["n"] == 30
+        if path == run:
+            first = other["accuracy"]
+        else:
+            assert other["accuracy"] == first
+
+
+def test_a_changed_table_asks_for_data(table_run, tmp_path):
+    import shutil
+
+    folder, run, _ = table_run
+    copy = tmp_path / "run"
+    shutil.copytree(run, copy)
+    config = (copy / "config.yaml").read_text()
+    moved = tmp_path / "iris.csv"
+    _write_table(moved, 120, TABLE_SEED + 2)
+    (copy / "config.yaml").write_text(config.replace(str((folder / "iris.csv").resolve()),
+                                                     str(moved)))
+    code, _, err = _run(["eval", str(copy)])
+    assert code == 2 and "changed since training" in err and "--data FILE" in err
+
+
+def test_an_npz_table_with_many_classes_rounds_the_last_width(tmp_path):
+    rng = np.random.default_rng(TABLE_SEED)
+    np.savez(tmp_path / "t.npz", X=rng.normal(size=(140, 4)).astype(np.float32),
+             y=np.arange(140) % 7)
+    code, out, err = _run(["train", "--data", str(tmp_path / "t.npz"), "--out",
+                           str(tmp_path / "run"), "--epochs", "1", "--set",
+                           "train.num_threads=1", "train.max_steps_per_epoch=2"])
+    assert code == 0, err
+    assert "7 classes: 0, 1, 2, 3, 4, 5, 6" in out
+    assert "model.widths [240, 240] -> [240, 245]" in err
+    # One end-of-training summary: on stdout, none from the loop on stderr.
+    assert out.count("test accuracy:") == 1 and "test: soft" not in err
+
+
+@pytest.mark.parametrize("text, argv, fragment", [
+    ("a,b,kind\n1,2,x\n3,4,y\n", ["--target", "label"],
+     "label_column='label' is not a column; columns: ['a', 'b', 'kind']"),
+    ("a,b,kind\n1,2,x\n3,nan,y\n", [], "line 3, column 'b': missing value 'nan'"),
+    ("a,colour,kind\n1,2,x\n3,red,y\n", [], "column 'colour': 'red' is not a number"),
+    (None, [], "does not exist"),
+])
+def test_bad_tables_are_user_errors(tmp_path, text, argv, fragment):
+    path = tmp_path / "t.csv"
+    if text is not None:
+        path.write_text(text, encoding="utf-8")
+    code, out, err = _run(["train", "--data", str(path), "--out", str(tmp_path / "r"), *argv])
+    assert code == 2 and fragment in err and "Traceback" not in err
+    assert not (tmp_path / "r").exists()  # nothing was started
+
+
+def test_data_flags_that_do_not_fit(run_dir, tmp_path):
+    code, _, err = _run(["train", "--target", "y"])
+    assert code == 2 and "pass --data too" in err
+    code, _, err = _run(["train", "--data", "t.csv", "--out", str(run_dir), "--resume"])
+    assert code == 2 and "omit it when resuming" in err
+    code, _, err = _run(["eval", str(run_dir), "--data", "t.csv"])
+    assert code == 2 and "--data needs a run trained on a table" in err and "'digits'" in err
+    code, _, err = _run(["eval", str(run_dir), "--data", "t.csv", "--split", "val"])
+    assert code == 2 and "drop --split" in err
+
+
+# -- rough edges ------------------------------------------------------------------------------
+
+def test_presets_name_prints_that_preset():
+    code, out, _ = _run(["presets", "digits-tiny"])
+    assert code == 0 and out.startswith("name: digits-tiny\n") and "widths:" in out
+    assert _run(["presets", "--show", "digits-tiny"])[1] == out
+    code, _, err = _run(["presets", "mnist-xxl"])
+    assert code == 2 and "valid presets:" in err
+
+
+def test_preset_descriptions_claim_no_accuracy():
+    from bitlogic.train import list_presets, load_preset
+
+    for name in list_presets():
+        description = load_preset(name).description
+        assert "%" not in description and "accura" not in description, name
+
+
+def test_help_texts_have_no_restructuredtext_markup():
+    from bitlogic.cli import build_parser
+
+    parser = build_parser()
+    texts = [parser.format_help()]
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    texts += [p.format_help() for p in sub.choices.values()]
+    for text in texts:
+        for markup in ("``", ":class:", ":func:", ":mod:", ":meth:", "::"):
+            assert markup not in text, (markup, text[:200])
+
+
+def test_output_into_a_closed_pipe_exits_quietly(run_dir):
+    proc = subprocess.Popen([sys.executable, "-m", "bitlogic.cli", "info", str(run_dir)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before the first line is written
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 141 and err == ""
+
+
+def test_info_of_a_netlist_frozen_in_python_says_what_it_knows(tmp_path):
+    from torch import nn
+
+    from bitlogic.layers import GroupSum, LogicDense, Thermometer, to_netlist
+
+    torch.manual_seed(0)
+    model = nn.Sequential(Thermometer(3), LogicDense(12, 20, lut_rank=4), GroupSum(2)).eval()
+    path = tmp_path / "net.safetensors"
+    to_netlist(model).save(path)
+    code, out, _ = _run(["info", str(path)])
+    assert code == 0 and "None" not in out
+    assert "frozen outside the trainer (no preset or dataset recorded)" in out
+    assert "parametrizations LightLUT" in out

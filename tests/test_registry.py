@@ -189,5 +189,5 @@ def test_synth_script_reads_the_flow_registry():
         assert "abc -lut 4" in render_synth_script("toy_flow")
     finally:
         FLOWS.unregister("toy_flow")
-    with pytest.raises(ValueError, match="valid names: lut6, xilinx"):
+    with pytest.raises(ValueError, match="valid names: ecp5, lut6, xilinx"):
         render_synth_script("toy_flow")

@@ -125,9 +125,12 @@ def test_csv_label_column_by_name_and_numeric_label_order(tmp_path: Path) -> Non
         ("a,b\n1,2\n", {"label_column": "y"}, r"label_column='y' is not a column; columns: \['a'"),
         ("a,b\n1,2\n3\n", {}, "line 3 has 1 fields; the header has 2"),
         ("a,b\n1,2\n\n3,4,5\n", {}, "line 4 has 3 fields"),
-        ("a,b\n1,2\nx,1\n", {}, "line 3, column 'a': 'x' is not a finite number"),
-        ("a,b\n1,2\n,1\n", {}, "line 3, column 'a': '' is not a finite number"),
-        ("a,b\nnan,2\n", {}, "line 2, column 'a': 'nan' is not a finite number"),
+        ("a,b\n1,2\nx,1\n", {}, "line 3, column 'a': 'x' is not a number; feature columns must"),
+        ("a,b\n1,2\n,1\n", {}, "line 3, column 'a': missing value ''"),
+        ("a,b\nnan,2\n", {}, "line 2, column 'a': missing value 'nan'"),
+        ("a,b\n1,2\nNA,2\n", {}, "line 3, column 'a': missing value 'NA'"),
+        ("a,b\n1,2\ninf,2\n", {}, "line 3, column 'a': 'inf' is not a finite number"),
+        ("a,b\n1,2\n3,\n", {}, "line 3, label column 'b': missing label ''"),
     ],
 )
 def test_csv_rejects_malformed_tables(

@@ -130,10 +130,18 @@ def test_equal_thresholds_are_allowed():
 def test_sizes():
     net = random_netlist(0, widths=[10, 8, 6], ranks=[2, 6, 2], num_classes=3, num_inputs=9)
     assert net.num_gates == 24
-    assert net.lut_counts_by_rank() == {2: 16, 6: 8}
+    assert net.lut_counts_by_rank == {2: 16, 6: 8}
     assert net.input_width == 9
     assert net.group_size == 2
     assert small_netlist().input_width == 3
+
+
+def test_repr_is_one_line_of_sizes():
+    net = random_netlist(0, widths=[10, 8, 6], ranks=[2, 6, 2], num_classes=3, num_inputs=9)
+    assert repr(net) == ("LogicNetlist(9 input bits, 3 layers, LUTs by rank {2: 16, 6: 8}, "
+                         "3 classes x 2, tau 1.7)")
+    assert repr(small_netlist()) == ("LogicNetlist(encoding 3 features x 2 thresholds, 2 layers, "
+                                     "LUTs by rank {2: 6, 4: 4}, 2 classes x 2, tau 1.7)")
 
 
 # -- save / load -------------------------------------------------------------------------
@@ -174,7 +182,8 @@ def _rewrite_header(path, **changes):
 def test_load_rejects_newer_version(tmp_path):
     path = small_netlist().save(tmp_path / "n.safetensors")
     _rewrite_header(path, version=LogicNetlist.FORMAT_VERSION + 1)
-    with pytest.raises(ValueError, match="version 2.*reads up to version 1"):
+    newest = LogicNetlist.FORMAT_VERSION
+    with pytest.raises(ValueError, match=f"version {newest + 1}.*reads up to version {newest}"):
         LogicNetlist.load(path)
 
 

@@ -1,4 +1,4 @@
-"""Random image shifts used by ``train.shift_pixels``."""
+"""Random image shifts and flips used by ``train.shift_pixels`` and ``train.flip``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from bitlogic.train import load_preset, train
-from bitlogic.train.augment import random_shift
+from bitlogic.train.augment import random_flip, random_shift
 from bitlogic.train.config import ConfigError
 
 
@@ -59,3 +59,24 @@ def test_config_rejects_negative_shift_and_non_image_datasets(tmp_path):
     config.train.shift_pixels = 1  # past the config check: the trainer checks the data
     with pytest.raises(ConfigError, match="train.shift_pixels needs an image dataset"):
         train(config, tmp_path / "run", verbose=False)
+
+
+@pytest.mark.parametrize("shape", [(1, 5, 4), (3, 4, 7)])
+def test_each_image_is_mirrored_or_kept_by_its_own_draw(shape):
+    batch = 64
+    x = torch.rand(batch, shape[0] * shape[1] * shape[2])
+    out = random_flip(x, shape, torch.Generator().manual_seed(3))
+    flipped = torch.rand(batch, generator=torch.Generator().manual_seed(3)) < 0.5
+    images, result = x.view(batch, *shape), out.view(batch, *shape)
+    for i in range(batch):
+        expected = images[i].flip(2) if flipped[i] else images[i]
+        assert torch.equal(result[i], expected), f"sample {i}, seed 3"
+    assert 0 < int(flipped.sum()) < batch  # both outcomes occur
+    assert out.shape == x.shape and out.data_ptr() != x.data_ptr()
+
+
+def test_flip_rejects_tables_and_mismatched_shapes():
+    with pytest.raises(ValueError, match=r"random flips need images shaped \(C, H, W\)"):
+        random_flip(torch.rand(2, 30), (30,))
+    with pytest.raises(ValueError, match=r"x must have shape \(batch, 12\)"):
+        random_flip(torch.rand(2, 13), (1, 3, 4))

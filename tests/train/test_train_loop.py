@@ -14,7 +14,7 @@ import torch
 from safetensors.torch import load_file
 
 from bitlogic.layers import to_netlist
-from bitlogic.netlist import LogicNetlist
+from bitlogic.netlist import InputScaling, LogicNetlist
 from bitlogic.train import load_preset, load_run, read_config, train
 from bitlogic.train.checkpoint import read_meta
 from bitlogic.train.metrics import FIELDS, read_metrics
@@ -66,7 +66,8 @@ def test_run_directory_holds_every_artifact(tmp_path):
     assert (run / "loss.png").read_bytes()[:4] == b"\x89PNG"
     # The exported netlist is the best model frozen, and load_run returns that model.
     netlist = LogicNetlist.load(run / "netlist.safetensors")
-    frozen = to_netlist(load_run(run))
+    # ... with the dataset's scaling (pixel / 16), so that it takes raw pixels
+    frozen = to_netlist(load_run(run), input_scaling=InputScaling.divide(64, 16.0))
     assert netlist.layers == frozen.layers and netlist.encoding == frozen.encoding
     assert netlist.layers == to_netlist(result.model).layers
     assert netlist.metadata["dataset"] == "digits"

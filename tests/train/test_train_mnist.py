@@ -5,21 +5,12 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-from pathlib import Path
 
 import pytest
 import torch
 
 from bitlogic.cli import main
 from bitlogic.train import load_preset, train
-
-
-@pytest.fixture(scope="module")
-def data_dir(shared: Path) -> Path:
-    """The shared datasets (``tests/conftest.py``: skipped when absent, required on CI)."""
-    if not (shared / "mnist").is_dir():
-        pytest.fail(f"the shared datasets lack the MNIST files ({shared / 'mnist'})")
-    return shared
 
 
 def test_mnist_dwn_smoke_run_and_packed_eval(data_dir, tmp_path):

@@ -1,5 +1,6 @@
 """Deployment backends: they read a :class:`~bitlogic.netlist.LogicNetlist`, never layers."""
 
+from bitlogic.backends.aiger import emit_aiger
 from bitlogic.backends.c import emit_c
 from bitlogic.backends.packed import PackedLogicNet
 from bitlogic.backends.synth import synth_report
@@ -11,6 +12,7 @@ __all__ = [
     # code generators
     "emit_c",
     "emit_verilog",
+    "emit_aiger",
     # synthesis
     "synth_report",
 ]

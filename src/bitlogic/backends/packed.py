@@ -74,9 +74,13 @@ class PackedLogicNet:
         block_samples: samples per block of the compiled kernel, 512 or 256;
             ``None`` takes 512 when two levels of activations fit in half the
             L2 cache, else 256.
+        simplify: run :meth:`LogicNetlist.simplify` first (same results, less
+            work); ``self.netlist`` stays the netlist given.
 
     Inputs ``x`` are ``(batch, netlist.input_width)``: float features when the
-    netlist has an encoding, else bits (bool, or numbers that are exactly 0/1).
+    netlist has an encoding (raw features when the encoding has a scaling, as
+    the model's data loader read them), else bits (bool, or numbers that are
+    exactly 0/1).
     Outputs are torch tensors when ``x`` is a torch tensor, NumPy arrays otherwise.
 
     Example:
@@ -94,6 +98,7 @@ class PackedLogicNet:
         num_threads: int | None = None,
         use_native: bool | None = None,
         block_samples: int | None = None,
+        simplify: bool = True,
     ) -> None:
         if num_threads is not None and (not isinstance(num_threads, int) or num_threads < 1):
             raise ValueError(f"num_threads must be a positive int or None, got {num_threads!r}")
@@ -101,7 +106,8 @@ class PackedLogicNet:
             raise ValueError(f"block_samples must be 512, 256 or None, got {block_samples!r}")
         self.netlist = _as_netlist(netlist_or_model)
         self.num_threads = num_threads or default_num_threads()
-        self.program: PackedProgram = build_program(self.netlist)
+        self.program: PackedProgram = build_program(
+            self.netlist.simplify()[0] if simplify else self.netlist)
         lib = packed_native.load_engine() if use_native is not False else None
         if use_native and lib is None:
             raise RuntimeError("the compiled packed engine is unavailable (see the warning above)")

@@ -38,7 +38,7 @@ class PackedProgram:
             address ``a``); ``lut_off`` int64 ``(num_layers,)`` starts.
         runs: int32 ``(num_runs, 3)`` rows ``(code, start, end)`` of identical
             rank-1/2 functions; ``run_off`` int64 ``(num_layers + 1,)``.
-        thresholds: float32 ``(num_inputs,)`` threshold of each input bit.
+        thresholds: float32 ``(num_inputs,)`` raw-space threshold of each input bit.
         bit_feature: int32 ``(num_inputs,)`` feature each input bit compares.
         orders: per layer, int64 original LUT index held at each storage slot.
     """
@@ -129,7 +129,7 @@ def build_program(netlist: LogicNetlist) -> PackedProgram:
     widths = np.array([layer.n_out for layer in netlist.layers], dtype=np.int32)
     ranks = np.array([layer.rank for layer in netlist.layers], dtype=np.int32)
     if netlist.encoding is not None:
-        thr = netlist.encoding.thresholds
+        thr = netlist.encoding.raw_thresholds  # raw features in, when the netlist has a scaling
         thresholds = np.array(thr, dtype=np.float32).ravel()  # a copy: the engine owns it
         bit_feature = np.repeat(np.arange(thr.shape[0], dtype=np.int32), thr.shape[1])
     else:

@@ -25,14 +25,16 @@ from bitlogic.netlist.ir import LogicNetlist
 MAX_COUNTER_INPUTS = 6
 
 
-def group_sum(netlist: LogicNetlist, leaves: list[str], flavour: str, pw: int) -> list[str]:
-    """Lines computing ``scores`` (class 0 lowest) and ``pred`` from the last layer's bits.
+def group_sum(netlist: LogicNetlist, leaves: list[str], flavour: str, pw: int,
+              scores: str = "scores", pred: str = "pred") -> list[str]:
+    """Lines assigning ``scores`` (class 0 lowest) and ``pred`` from the last layer's bits.
 
     Args:
         netlist: the network (for classes and group size).
         leaves: names of the last layer's 1-bit signals, in layer order.
         flavour: ``"plain"`` or ``"cells"`` (how counters are written).
         pw: width of ``pred``.
+        scores, pred: the declared signals to assign.
     """
     g, width = netlist.group_size, netlist.group_size.bit_length()
     lines, roots = [], []
@@ -40,8 +42,8 @@ def group_sum(netlist: LogicNetlist, leaves: list[str], flavour: str, pw: int) -
         root, tree = popcount(f"gs{c}", leaves[c * g : (c + 1) * g], width, flavour)
         lines += tree
         roots.append(root)
-    lines.append(f"assign scores = {{{', '.join(reversed(roots))}}};")
-    return lines + argmax(roots, width, pw)
+    lines.append(f"assign {scores} = {{{', '.join(reversed(roots))}}};")
+    return lines + argmax(roots, width, pw, pred)
 
 
 def popcount(prefix: str, leaves: list[str], width: int, flavour: str) -> tuple[str, list[str]]:
@@ -86,10 +88,10 @@ def _row(bits: list[str], width: int) -> str:
     return padded[0] if width == 1 else "{" + ", ".join(reversed(padded)) + "}"
 
 
-def argmax(roots: list[str], sw: int, pw: int) -> list[str]:
-    """Tournament over (count, index); on equal counts the left, lower index wins."""
+def argmax(roots: list[str], sw: int, pw: int, pred: str = "pred") -> list[str]:
+    """Tournament over (count, index) into ``pred``; on equal counts the left, lower index wins."""
     if len(roots) == 1:
-        return ["assign pred = 1'b0;"]
+        return [f"assign {pred} = 1'b0;"]
     nodes = [(root, f"{pw}'d{c}") for c, root in enumerate(roots)]
     lines: list[str] = []
     level = 0
@@ -111,4 +113,4 @@ def argmax(roots: list[str], sw: int, pw: int) -> list[str]:
     count, cls = nodes[0]
     # the winning count itself is not an output; Verilator ignores "unused*" names
     lines.append(f"wire unused_best = ^{count};")
-    return [*lines, f"assign pred = {cls};"]
+    return [*lines, f"assign {pred} = {cls};"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -11,6 +12,30 @@ from torch import nn
 from ..functional.fused import RoutingSpec
 
 INIT_METHODS = ("random-unique", "random", "group-biased")
+#: Largest ``out_dim`` of one layer: 16.7M neurons already need gigabytes of
+#: weights; a larger value is a typo, refused before anything is allocated.
+MAX_NEURONS = 2**24
+#: Largest ``in_dim``: index initialisation draws permutations of the inputs.
+MAX_INPUTS = 2**24
+
+
+def check_dims(in_dim: object, out_dim: object) -> tuple[int, int]:
+    """``(in_dim, out_dim)`` as ints in ``[1, MAX_INPUTS]`` and ``[1, MAX_NEURONS]``.
+
+    Raises:
+        TypeError: not an integer (``16.0`` and ``True`` included).
+        ValueError: out of range.
+    """
+    checked = []
+    for name, value, maximum in (("in_dim", in_dim, MAX_INPUTS),
+                                 ("out_dim", out_dim, MAX_NEURONS)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise TypeError(f"{name} must be an integer in [1, {maximum}], got "
+                            f"{type(value).__name__} {value!r}")
+        if not 1 <= value <= maximum:
+            raise ValueError(f"{name} must be an integer in [1, {maximum}], got {value}")
+        checked.append(int(value))
+    return checked[0], checked[1]
 
 
 class Connections(nn.Module, ABC):

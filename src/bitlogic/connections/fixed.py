@@ -7,7 +7,7 @@ from typing import Any
 import torch
 
 from ..functional.fused import RoutingSpec
-from .base import Connections
+from .base import Connections, check_dims
 from .indices import build_indices
 
 
@@ -41,8 +41,7 @@ class FixedDenseConnections(Connections):
         **kwargs: Any,
     ):
         super().__init__(lut_rank=lut_rank, device=device, init_method=init_method, **kwargs)
-        if in_dim < 1 or out_dim < 1:
-            raise ValueError(f"in_dim and out_dim must be >= 1, got {in_dim}, {out_dim}")
+        in_dim, out_dim = check_dims(in_dim, out_dim)
         self.in_dim = in_dim
         self.out_dim = out_dim
         self.num_groups = num_groups

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import torch
@@ -10,7 +11,7 @@ from torch import nn
 
 from ..functional.fused import RoutingSpec
 from ..functional.sampling import Sampling, relaxed_argmax, straight_through
-from .base import Connections
+from .base import Connections, check_dims
 from .indices import build_indices
 
 
@@ -95,8 +96,10 @@ class LearnableDenseConnections(Connections):
     ):
         Sampling.parse(forward_sampling)
         super().__init__(lut_rank=lut_rank, device=device, init_method=init_method, **kwargs)
-        if num_candidates != -1 and not (isinstance(num_candidates, int) and num_candidates > 0):
+        if num_candidates != -1 and not (isinstance(num_candidates, int) and num_candidates > 0
+                                         and not isinstance(num_candidates, bool)):
             raise ValueError(f"num_candidates must be > 0 or -1, got {num_candidates!r}")
+        in_dim, out_dim = check_dims(in_dim, out_dim)
         self.in_dim = in_dim
         self.out_dim = out_dim
         self.temperature = 1.0
@@ -134,6 +137,9 @@ class LearnableDenseConnections(Connections):
         self._forward_sampling = Sampling.parse(value, "forward_sampling")
 
     def update_temperature(self, temperature: float) -> None:
+        if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
+            raise TypeError(f"temperature must be a finite number > 0, got "
+                            f"{type(temperature).__name__} {temperature!r}")
         if not temperature > 0 or not math.isfinite(temperature):
             raise ValueError(f"temperature must be a finite number > 0, got {temperature}")
         self.temperature = float(temperature)

@@ -16,7 +16,8 @@ import numpy as np
 from sklearn.datasets import load_breast_cancer, load_digits
 
 from bitlogic.data.splits import fixed_test_split
-from bitlogic.data.tabular import split_and_scale
+from bitlogic.data.tabular import split_and_scale, train_minmax_scaling
+from bitlogic.netlist.scaling import InputScaling
 
 DIGITS_MAX = 16.0
 
@@ -34,6 +35,31 @@ def load_digits_split(split: str) -> tuple[np.ndarray, np.ndarray]:
     rows = fixed_test_split(bunch.target, split)
     x = (bunch.data[rows] / DIGITS_MAX).astype(np.float32)
     return x, bunch.target[rows].astype(np.int64)
+
+
+def load_digits_raw(split: str) -> tuple[np.ndarray, np.ndarray]:
+    """`load_digits_split` before scaling: float32 pixel values 0..16."""
+    bunch = load_digits()
+    rows = fixed_test_split(bunch.target, split)
+    return bunch.data[rows].astype(np.float32), bunch.target[rows].astype(np.int64)
+
+
+def digits_scaling() -> InputScaling:
+    """pixel / 16, the scaling of `load_digits_split`."""
+    return InputScaling.divide(64, DIGITS_MAX)
+
+
+def load_breast_cancer_raw(split: str) -> tuple[np.ndarray, np.ndarray]:
+    """`load_breast_cancer_split` before scaling: the 30 raw features as float32."""
+    bunch = load_breast_cancer()
+    rows = fixed_test_split(bunch.target, split)
+    return bunch.data[rows].astype(np.float32), bunch.target[rows].astype(np.int64)
+
+
+def breast_cancer_scaling() -> InputScaling:
+    """The train-fitted min-max scaling of `load_breast_cancer_split`."""
+    bunch = load_breast_cancer()
+    return train_minmax_scaling(bunch.data, bunch.target)
 
 
 def load_breast_cancer_split(split: str) -> tuple[np.ndarray, np.ndarray]:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from bitlogic.netlist.scaling import InputScaling
+
 SPLITS: tuple[str, ...] = ("train", "test")
 
 
@@ -42,6 +44,11 @@ class Dataset:
         split: "train" or "test".
         feature_shape: shape of one sample before flattening, e.g. (1, 28, 28),
             (3, 32, 32) or (64,); its product is num_features.
+        scaling: how the raw features became `x` (`x == scaling.apply(raw_x)`), or
+            None when unknown; `to_netlist(..., input_scaling=...)` stores it so the
+            netlist takes raw features.
+        raw_x: float32 (n, num_features), the features before scaling, when the
+            loader was asked for them (`load_dataset(..., raw=True)`, `load_table`).
     """
 
     x: np.ndarray
@@ -50,6 +57,8 @@ class Dataset:
     name: str
     split: str
     feature_shape: tuple[int, ...]
+    scaling: InputScaling | None = None
+    raw_x: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         # Loaders are many and users register their own; checking the contract here
@@ -71,6 +80,14 @@ class Dataset:
                 f"{self.x.shape[1]} features"
             )
         object.__setattr__(self, "feature_shape", shape)
+        if self.scaling is not None and not isinstance(self.scaling, InputScaling):
+            raise TypeError(f"scaling must be an InputScaling or None, got "
+                            f"{type(self.scaling).__name__}")
+        if self.raw_x is not None and (not isinstance(self.raw_x, np.ndarray)
+                                       or self.raw_x.dtype != np.float32
+                                       or self.raw_x.shape != self.x.shape):
+            raise TypeError(f"raw_x must be None or a float32 array of x's shape {self.x.shape}, "
+                            f"got {_describe(self.raw_x)}")
         if isinstance(self.num_classes, bool) or not isinstance(self.num_classes, int):
             raise TypeError(f"num_classes must be an int, got {self.num_classes!r}")
         if self.num_classes < 1:

@@ -15,6 +15,7 @@ def load_dataset(
     data_dir: str | os.PathLike[str] | None = None,
     *,
     download: bool = False,
+    raw: bool = False,
 ) -> Dataset:
     """Load one split of a registered dataset.
 
@@ -30,6 +31,8 @@ def load_dataset(
             Ignored by the scikit-learn datasets.
         download: when True and the dataset's files are missing, fetch them first
             with `bitlogic.data.download`.
+        raw: also read the features before scaling into `Dataset.raw_x` (what a
+            netlist with an input scaling takes).
 
     Returns:
         Dataset with x float32 of shape (n, prod(feature_shape)) in [0, 1] and
@@ -37,7 +40,8 @@ def load_dataset(
 
     Raises:
         KeyError: if `name` is not registered; the message lists valid names.
-        ValueError: if `split` is not allowed, or a data file is malformed.
+        ValueError: if `split` is not allowed, a data file is malformed, or `raw` is
+            asked of a dataset without a `raw_loader`.
         FileNotFoundError: if a data file is missing; the message names the file, the
             directory searched and how to download it.
     """
@@ -50,6 +54,11 @@ def load_dataset(
             raise
         fetch.download(name, data_dir=data_dir)
         x, y = info.loader(split, data_dir)
+    raw_x = None
+    if raw:
+        if info.raw_loader is None:
+            raise ValueError(f"dataset {name!r} has no raw_loader, so raw=True is not available")
+        raw_x = info.raw_loader(split, data_dir)[0]
     return Dataset(
         x=x,
         y=y,
@@ -57,4 +66,6 @@ def load_dataset(
         name=info.name,
         split=split,
         feature_shape=info.feature_shape,
+        scaling=info.scaling() if info.scaling is not None else None,
+        raw_x=raw_x,
     )

@@ -21,12 +21,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bitlogic.data.builtin import load_breast_cancer_split, load_digits_split
+from bitlogic.data.builtin import (
+    breast_cancer_scaling,
+    digits_scaling,
+    load_breast_cancer_raw,
+    load_breast_cancer_split,
+    load_digits_raw,
+    load_digits_split,
+)
 from bitlogic.data.cifar import load_cifar10_split
 from bitlogic.data.dataset import SPLITS
 from bitlogic.data.idx import load_idx_split
 from bitlogic.data.paths import resolve_data_dir
 from bitlogic.data.sources import CIFAR10, FASHION_MNIST, MNIST, Source
+from bitlogic.netlist.scaling import InputScaling
 from bitlogic.registry import Registry
 
 # loader(split, data_dir) -> (x float32 (n, num_features) in [0, 1], y int64 (n,)).
@@ -50,6 +58,9 @@ class DatasetInfo:
         source: where `download` fetches the files from, or None when the dataset
             needs no files (it ships with a library).
         splits: the split names `load_dataset` accepts.
+        raw_loader: like `loader`, but the features before scaling (float32), or None.
+        scaling: `scaling()` is the `InputScaling` from `raw_loader`'s features to
+            `loader`'s, or None when unknown (netlists then take scaled features).
     """
 
     name: str
@@ -60,6 +71,8 @@ class DatasetInfo:
     class_names: tuple[str, ...] = ()
     source: Source | None = None
     splits: tuple[str, ...] = SPLITS
+    raw_loader: Loader | None = None
+    scaling: Callable[[], InputScaling] | None = None
 
 
 # KeyError for unknown names: the documented contract of get_dataset_info/load_dataset.
@@ -104,21 +117,29 @@ def _unit_pixels(images: np.ndarray) -> np.ndarray:
     return np.divide(flat, np.float32(255.0), dtype=np.float32)
 
 
-def _idx_loader(source: Source, name: str) -> Loader:
+def _raw_pixels(images: np.ndarray) -> np.ndarray:
+    return images.reshape(images.shape[0], -1).astype(np.float32)
+
+
+def _pixel_scaling(num_features: int) -> Callable[[], InputScaling]:
+    return lambda: InputScaling.divide(num_features, 255.0)  # exact: equals _unit_pixels
+
+
+def _idx_loader(source: Source, name: str, raw: bool = False) -> Loader:
     def load(split: str, data_dir: str | os.PathLike[str] | None) -> tuple[np.ndarray, np.ndarray]:
         folder = resolve_data_dir(data_dir) / source.subdir
         images, labels = load_idx_split(folder, split, name, data_dir)
-        return _unit_pixels(images), labels.astype(np.int64)
+        return (_raw_pixels if raw else _unit_pixels)(images), labels.astype(np.int64)
 
     return load
 
 
 def _load_cifar10(
-    split: str, data_dir: str | os.PathLike[str] | None
+    split: str, data_dir: str | os.PathLike[str] | None, raw: bool = False
 ) -> tuple[np.ndarray, np.ndarray]:
     folder = resolve_data_dir(data_dir) / CIFAR10.subdir
     images, labels = load_cifar10_split(folder, split, "cifar10", data_dir)
-    return _unit_pixels(images), labels.astype(np.int64)
+    return (_raw_pixels if raw else _unit_pixels)(images), labels.astype(np.int64)
 
 
 register_dataset(
@@ -127,6 +148,8 @@ register_dataset(
         num_classes=10,
         feature_shape=(1, 28, 28),
         loader=_idx_loader(MNIST, "mnist"),
+        raw_loader=_idx_loader(MNIST, "mnist", raw=True),
+        scaling=_pixel_scaling(784),
         description="MNIST handwritten digits, 28x28 grey, 60000 train / 10000 test",
         class_names=tuple(str(d) for d in range(10)),
         source=MNIST,
@@ -138,6 +161,8 @@ register_dataset(
         num_classes=10,
         feature_shape=(1, 28, 28),
         loader=_idx_loader(FASHION_MNIST, "fashion-mnist"),
+        raw_loader=_idx_loader(FASHION_MNIST, "fashion-mnist", raw=True),
+        scaling=_pixel_scaling(784),
         description="Zalando Fashion-MNIST, 28x28 grey, 60000 train / 10000 test",
         class_names=(
             "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
@@ -152,6 +177,8 @@ register_dataset(
         num_classes=10,
         feature_shape=(3, 32, 32),
         loader=_load_cifar10,
+        raw_loader=lambda split, data_dir: _load_cifar10(split, data_dir, raw=True),
+        scaling=_pixel_scaling(3072),
         description="CIFAR-10, 32x32 RGB, 50000 train / 10000 test",
         class_names=(
             "airplane", "automobile", "bird", "cat", "deer",
@@ -166,6 +193,8 @@ register_dataset(
         num_classes=10,
         feature_shape=(64,),
         loader=lambda split, _data_dir: load_digits_split(split),
+        raw_loader=lambda split, _data_dir: load_digits_raw(split),
+        scaling=digits_scaling,
         description="scikit-learn 8x8 digits, 1797 images, fixed 75/25 stratified split",
         class_names=tuple(str(d) for d in range(10)),
     )
@@ -176,6 +205,8 @@ register_dataset(
         num_classes=2,
         feature_shape=(30,),
         loader=lambda split, _data_dir: load_breast_cancer_split(split),
+        raw_loader=lambda split, _data_dir: load_breast_cancer_raw(split),
+        scaling=breast_cancer_scaling,
         description="scikit-learn Wisconsin breast cancer, 569 rows, fixed 75/25 split",
         class_names=("malignant", "benign"),
     )

@@ -7,6 +7,11 @@ test split and train-fitted min-max scaling of `bitlogic.data.tabular`.
 Labels of any type are encoded as 0..K-1 in sorted order: numerically when every
 label is an integer, as text otherwise; the original labels are returned as
 `class_names`.
+
+A CSV file may have a header row or not (`header=None` detects it); without
+one, the columns are named by their 0-based position, "0", "1", ... . Every
+feature cell must be a finite number: a missing cell (empty, "NA", "nan", "?",
+...) or text is an error naming the line and the column, never a silent NaN.
 """
 
 from __future__ import annotations
@@ -20,9 +25,11 @@ import numpy as np
 
 from bitlogic.data.dataset import Dataset, check_split
 from bitlogic.data.splits import fixed_test_split
-from bitlogic.data.tabular import split_and_scale
+from bitlogic.data.tabular import split_and_scale, train_minmax_scaling
 
 SCALINGS = ("minmax", "none")
+# Cells that spreadsheets and pandas write for "no value" (compared lower-cased).
+MISSING_TOKENS = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
 
 
 def encode_labels(labels: np.ndarray | list[str]) -> tuple[np.ndarray, tuple[str, ...]]:
@@ -50,13 +57,17 @@ def encode_labels(labels: np.ndarray | list[str]) -> tuple[np.ndarray, tuple[str
 
 
 def read_csv_table(
-    path: str | os.PathLike[str], label_column: str | None = None
+    path: str | os.PathLike[str], label_column: str | None = None, *, header: bool | None = None
 ) -> tuple[np.ndarray, np.ndarray, tuple[str, ...], tuple[str, ...]]:
-    """Read a CSV file whose first row names the columns.
+    """Read a CSV file of numeric features and one label column.
 
     Args:
         path: the CSV file (comma-separated, optionally quoted).
-        label_column: name of the label column; None picks the last column.
+        label_column: name of the label column (for a file without a header, its
+            0-based position as text, e.g. "4"); None picks the last column.
+        header: whether the first row names the columns; None detects it (a header
+            is a first row with text where the second row has numbers, or with text
+            only).
 
     Returns:
         (x, y, feature_names, class_names): float64 (n, num_features), int64 (n,)
@@ -65,8 +76,8 @@ def read_csv_table(
     Raises:
         FileNotFoundError: if `path` does not exist.
         ValueError: naming the file, if it has no header or rows, `label_column` is not
-            a column, a row has the wrong number of fields, or a feature value is not
-            a finite number.
+            a column, a row has the wrong number of fields, a cell is missing, or a
+            feature value is not a finite number (naming the line and the column).
     """
     path = Path(path)
     with path.open(newline="", encoding="utf-8") as handle:
@@ -74,43 +85,84 @@ def read_csv_table(
         # Blank lines are skipped, but line numbers are kept for error messages.
         rows = [(reader.line_num, row) for row in reader if row]
     if not rows:
-        raise ValueError(f"{path}: empty CSV file; a header row is required")
-    header = [name.strip() for name in rows[0][1]]
-    if len(header) < 2:
-        raise ValueError(f"{path}: header {header} must name at least one feature and a label")
+        raise ValueError(f"{path}: empty CSV file")
+    if header is None:
+        header = looks_like_header([row for _, row in rows[:2]])
+    if header:
+        names = [name.strip() for name in rows[0][1]]
+        body = rows[1:]
+    else:
+        names = [str(i) for i in range(len(rows[0][1]))]
+        body = rows
+    if len(names) < 2:
+        raise ValueError(f"{path}: columns {names} must name at least one feature and a label")
     if label_column is None:
-        label_at = len(header) - 1
-    elif label_column in header:
-        label_at = header.index(label_column)
+        label_at = len(names) - 1
+    elif label_column in names:
+        label_at = names.index(label_column)
     else:
         raise ValueError(
-            f"{path}: label_column={label_column!r} is not a column; columns: {header}"
+            f"{path}: label_column={label_column!r} is not a column; columns: {names}"
         )
-    body = rows[1:]
     if not body:
         raise ValueError(f"{path}: no data rows after the header")
-    features = [i for i in range(len(header)) if i != label_at]
+    features = [i for i in range(len(names)) if i != label_at]
     x = np.empty((len(body), len(features)), dtype=np.float64)
     labels: list[str] = []
     for r, (line, row) in enumerate(body):
-        if len(row) != len(header):
+        if len(row) != len(names):
             raise ValueError(
-                f"{path}: line {line} has {len(row)} fields; the header has {len(header)}"
+                f"{path}: line {line} has {len(row)} fields; the header has {len(names)}"
             )
-        labels.append(row[label_at].strip())
+        label = row[label_at].strip()
+        if label.lower() in MISSING_TOKENS:
+            raise ValueError(f"{path}: line {line}, label column {names[label_at]!r}: missing "
+                             f"label {row[label_at]!r}; drop that row or give it a class")
+        labels.append(label)
         for j, col in enumerate(features):
-            try:
-                value = float(row[col])
-            except ValueError:
-                value = math.nan
-            if not math.isfinite(value):
-                raise ValueError(
-                    f"{path}: line {line}, column {header[col]!r}: {row[col]!r} is not a "
-                    "finite number"
-                )
-            x[r, j] = value
+            x[r, j] = _feature_value(row[col], path, line, names[col])
     y, class_names = encode_labels(labels)
-    return x, y, tuple(header[i] for i in features), class_names
+    return x, y, tuple(names[i] for i in features), class_names
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_text(text: str) -> bool:
+    """Neither a number nor a missing-value token: a name or a category."""
+    return not _is_number(text) and text.strip().lower() not in MISSING_TOKENS
+
+
+def looks_like_header(first_rows: list[list[str]]) -> bool:
+    """Whether the first of these (one or two) rows names the columns."""
+    first = first_rows[0]
+    if all(_is_text(v) for v in first):
+        return True
+    if len(first_rows) < 2:
+        return False
+    second = first_rows[1]
+    return any(_is_text(a) and _is_number(b) for a, b in zip(first, second, strict=False))
+
+
+def _feature_value(text: str, path: Path, line: int, column: str) -> float:
+    """One feature cell as a float; a missing cell or text is the file's error."""
+    where = f"{path}: line {line}, column {column!r}"
+    if text.strip().lower() in MISSING_TOKENS:
+        raise ValueError(f"{where}: missing value {text!r}; every feature cell needs a "
+                         "number (drop or fill those rows first)")
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{where}: {text!r} is not a number; feature columns must be "
+                         "numeric (encode categories as numbers, or drop the column)") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{where}: {text!r} is not a finite number")
+    return value
 
 
 def read_npz_table(
@@ -158,6 +210,12 @@ def read_npz_table(
             f"{path}: {y_key!r} must have shape ({x.shape[0]},) to match {x_key!r}, "
             f"got {labels.shape}"
         )
+    if x.dtype.kind == "f" and not np.all(np.isfinite(x)):
+        bad = np.argwhere(~np.isfinite(x.reshape(x.shape[0], -1)))
+        raise ValueError(
+            f"{path}: {x_key!r} holds {len(bad)} NaN or infinite values (first in row "
+            f"{bad[0][0]}, feature {bad[0][1]}); fill or drop them first"
+        )
     y, class_names = encode_labels(labels)
     return x, y, class_names
 
@@ -167,6 +225,7 @@ def load_table(
     split: str = "train",
     *,
     label_column: str | None = None,
+    header: bool | None = None,
     x_key: str = "X",
     y_key: str = "y",
     scaling: str = "minmax",
@@ -181,6 +240,7 @@ def load_table(
         path: a `.csv` or `.npz` file (chosen by suffix).
         split: "train" or "test".
         label_column: CSV only: the label column's name; None picks the last column.
+        header: CSV only: whether the first row names the columns; None detects it.
         x_key: `.npz` only: name of the feature array.
         y_key: `.npz` only: name of the label array.
         scaling: "minmax" scales each feature with the train rows' min and max
@@ -202,15 +262,18 @@ def load_table(
         raise ValueError(f"scaling={scaling!r} is not valid; allowed: {', '.join(SCALINGS)}")
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        x, y, _, class_names = read_csv_table(path, label_column)
+        x, y, _, class_names = read_csv_table(path, label_column, header=header)
     elif suffix == ".npz":
         x, y, class_names = read_npz_table(path, x_key, y_key)
     else:
         raise ValueError(f"path={str(path)!r} must end in .csv or .npz")
     feature_shape = tuple(int(d) for d in x.shape[1:])
     x = x.reshape(x.shape[0], -1)
+    raw_x = x[fixed_test_split(y, split)].astype(np.float32)
+    input_scaling = None  # with scaling="none" the raw features are the scaled ones
     if scaling == "minmax":
         x_split, y_split = split_and_scale(x, y, split)
+        input_scaling = train_minmax_scaling(x, y)
     else:
         if x.size and not (x.min() >= 0 and x.max() <= 1):
             raise ValueError(
@@ -226,4 +289,6 @@ def load_table(
         name=name if name is not None else path.stem,
         split=split,
         feature_shape=feature_shape,
+        scaling=input_scaling,
+        raw_x=raw_x,
     )

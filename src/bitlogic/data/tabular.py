@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from bitlogic.data.splits import fixed_test_split
+from bitlogic.netlist.scaling import InputScaling
 
 
 def fit_minmax(x_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -34,8 +35,11 @@ def fit_minmax(x_train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         raise ValueError("cannot fit min-max scaling on 0 training rows")
     if not np.all(np.isfinite(x_train)):
         raise ValueError("features must be finite to be min-max scaled; found NaN or inf")
-    low = x_train.min(axis=0).astype(np.float64)
-    span = x_train.max(axis=0).astype(np.float64) - low
+    # Fitted on the float32-rounded values that apply_minmax scales, so the train
+    # minimum maps to exactly 0 and the maximum to 1.
+    rounded = x_train.astype(np.float32).astype(np.float64)
+    low = rounded.min(axis=0)
+    span = rounded.max(axis=0) - low
     inv_range = np.divide(1.0, span, out=np.zeros_like(span), where=span > 0)
     return low, inv_range
 
@@ -52,9 +56,20 @@ def apply_minmax(x: np.ndarray, low: np.ndarray, inv_range: np.ndarray) -> np.nd
         float32 array, shape (n, num_features), values in [0, 1].
     """
     # Clipping also absorbs the last-bit rounding that can put a train maximum at
-    # 1 + eps, so train rows land exactly inside [0, 1] as well.
-    scaled = (x.astype(np.float64) - low) * inv_range
+    # 1 + eps, so train rows land exactly inside [0, 1] as well. Raw values are
+    # rounded to float32 first, as a deployed netlist receives them (InputScaling).
+    scaled = (x.astype(np.float32).astype(np.float64) - low) * inv_range
     return np.clip(scaled, 0.0, 1.0).astype(np.float32)
+
+
+def train_minmax_scaling(x: np.ndarray, y: np.ndarray) -> InputScaling:
+    """The min-max scaling `split_and_scale` applies, as an `InputScaling` for netlists.
+
+    Args:
+        x: numeric array, shape (n, num_features), the whole table.
+        y: int array, shape (n,), the whole table's labels.
+    """
+    return InputScaling.minmax(*fit_minmax(x[fixed_test_split(y, "train")]))
 
 
 def split_and_scale(x: np.ndarray, y: np.ndarray, split: str) -> tuple[np.ndarray, np.ndarray]:

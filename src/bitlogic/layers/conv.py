@@ -27,6 +27,7 @@ from ..connections import LearnableDenseConnections
 from ..connections.receptive_field import ReceptiveFieldConnections
 from ..kernels.conv import conv_forward
 from ..parametrizations import setup_parametrization
+from .checks import MAX_INPUTS, MAX_NEURONS
 
 CONNECTION_KINDS = ("fixed", "learnable")
 # Keyword arguments of learnable leaf connections rather than the parametrization.
@@ -168,6 +169,12 @@ class LogicConv2d(nn.Module):
         self.level_sizes = [out_channels * rank ** (self.tree_depth - 1 - d)
                             for d in range(self.tree_depth)]
         field = in_channels * kernel_size * kernel_size
+        if sum(self.level_sizes) > MAX_NEURONS or field > MAX_INPUTS:
+            raise ValueError(
+                f"LogicConv2d(in_channels={in_channels}, out_channels={out_channels}, "
+                f"kernel_size={kernel_size}, tree_depth={self.tree_depth}) needs "
+                f"{sum(self.level_sizes)} neurons over a receptive field of {field} inputs; "
+                f"allowed at most {MAX_NEURONS} neurons and {MAX_INPUTS} inputs")
         if connections == "fixed":
             if conn_kwargs:
                 raise ValueError(f"{sorted(conn_kwargs)} apply to connections='learnable' only")

@@ -10,6 +10,7 @@ from torch import nn
 from ..connections import Connections, setup_connections
 from ..kernels.dispatch import dense_forward
 from ..parametrizations import LUTParametrization, setup_parametrization
+from .checks import MAX_INPUTS, MAX_NEURONS, check_binary, check_size
 
 # Keyword arguments that belong to the connections rather than the parametrization.
 _CONNECTION_KWARGS = ("num_groups", "group_bias")
@@ -25,8 +26,9 @@ class LogicDense(nn.Module):
         torch.Size([8, 4000])
 
     Args:
-        in_dim: input features (bits in eval).
-        out_dim: neurons.
+        in_dim: input features (bits in eval), an int in ``[1, 2**24]``.
+        out_dim: neurons, an int in ``[1, 2**24]`` (a larger layer is refused
+            before anything is allocated).
         parametrization: a registered name (see
             :func:`~bitlogic.parametrizations.list_parametrizations`) or a
             :class:`~bitlogic.parametrizations.LUTParametrization` instance.
@@ -44,6 +46,9 @@ class LogicDense(nn.Module):
             (``forward_sampling``, ``weight_init``, ``residual_probability``,
             ``anchor_init``, ``alpha``, ``efd``, ``degree``, ...) to the
             parametrization.
+
+    Eval mode reads bits: an input value other than 0 or 1 raises the same
+    ``ValueError`` as the packed engine (an encoder turns real features into bits).
 
     Shapes: ``(batch, in_dim)`` -> ``(batch, out_dim)``. On the fused CPU path
     (see :mod:`bitlogic.kernels.dispatch`) the output is a transposed view of
@@ -67,6 +72,8 @@ class LogicDense(nn.Module):
         **kwargs: Any,
     ):
         super().__init__()
+        in_dim = check_size("in_dim", in_dim, MAX_INPUTS)
+        out_dim = check_size("out_dim", out_dim, MAX_NEURONS)
         conn_kwargs = {k: kwargs.pop(k) for k in _CONNECTION_KWARGS if k in kwargs}
         if isinstance(parametrization, LUTParametrization):
             if kwargs:
@@ -95,6 +102,8 @@ class LogicDense(nn.Module):
         self.weight = nn.Parameter(self.parametrization.init_weights(out_dim, device))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            check_binary(x, "LogicDense")
         fused = dense_forward(self, x)  # the fused CPU kernels, when they apply
         if fused is not None:
             return fused

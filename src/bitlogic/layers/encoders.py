@@ -21,6 +21,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from .checks import check_finite, check_size
+
+#: Most thresholds per feature: 8 bits of resolution is already beyond what the
+#: papers use (2-31); a larger count is a typo, refused before allocating.
+MAX_THRESHOLDS = 4096
+
 
 def thermometer_encode(x: torch.Tensor, thresholds: torch.Tensor) -> torch.Tensor:
     """``(batch, F)`` and ``(F, T)`` or ``(T,)`` -> ``(batch, F * T)`` in ``{0, 1}``.
@@ -36,6 +42,13 @@ def thermometer_encode(x: torch.Tensor, thresholds: torch.Tensor) -> torch.Tenso
         return bits.flatten(1, 2).to(dtype)
     bits = x.to(torch.float32).unsqueeze(-1) > thresholds
     return bits.flatten(1).to(dtype)
+
+
+def _check_thresholds(num_thresholds: object) -> int:
+    try:
+        return check_size("num_thresholds", num_thresholds, MAX_THRESHOLDS)
+    except TypeError as err:  # kept a ValueError, as before
+        raise ValueError(str(err)) from None
 
 
 def _quantiles(values: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
@@ -91,9 +104,9 @@ class Thermometer(_ThermometerBase):
     """Uniform thresholds ``low + (high - low) * (t + 1) / (T + 1)``, shared by all features.
 
     Args:
-        num_thresholds: bits per feature ``T >= 1``.
-        low: lower end of the range the thresholds split evenly.
-        high: upper end (``low < high``).
+        num_thresholds: bits per feature, an int in ``[1, 4096]``.
+        low: lower end of the range the thresholds split evenly (finite).
+        high: upper end (finite, ``low < high``).
 
     Shapes: ``(batch, F)`` -> ``(batch, F * T)``; images ``(batch, C, H, W)`` ->
     ``(batch, C * T, H, W)`` (channel ``c * T + t`` is ``x[:, c] > thresholds[t]``).
@@ -101,13 +114,17 @@ class Thermometer(_ThermometerBase):
 
     def __init__(self, num_thresholds: int, low: float = 0.0, high: float = 1.0):
         super().__init__()
-        if not isinstance(num_thresholds, int) or num_thresholds < 1:
-            raise ValueError(f"num_thresholds must be a positive integer, got {num_thresholds!r}")
+        num_thresholds = _check_thresholds(num_thresholds)
+        low, high = check_finite("low", low), check_finite("high", high)
         if not low < high:
             raise ValueError(f"need low < high, got low={low}, high={high}")
         self.num_thresholds = num_thresholds
         steps = torch.arange(1, num_thresholds + 1, dtype=torch.float64) / (num_thresholds + 1)
-        self.register_buffer("thresholds", (low + (high - low) * steps).to(torch.float32))
+        thresholds = (low + (high - low) * steps).to(torch.float32)
+        if not bool(torch.isfinite(thresholds).all()):
+            raise ValueError(f"low={low}, high={high}: the thresholds must be finite in "
+                             f"float32 (|values| < 3.4e38)")
+        self.register_buffer("thresholds", thresholds)
 
     def extra_repr(self) -> str:
         return f"num_thresholds={self.num_thresholds}"
@@ -122,7 +139,7 @@ class DistributiveThermometer(_ThermometerBase):
     means per channel (over all samples and pixels of that channel).
 
     Args:
-        num_thresholds: bits per feature ``T >= 1``.
+        num_thresholds: bits per feature, an int in ``[1, 4096]``.
         per_feature: one set of quantiles per feature / channel (default) or one
             global set.
 
@@ -132,8 +149,7 @@ class DistributiveThermometer(_ThermometerBase):
 
     def __init__(self, num_thresholds: int, per_feature: bool = True):
         super().__init__()
-        if not isinstance(num_thresholds, int) or num_thresholds < 1:
-            raise ValueError(f"num_thresholds must be a positive integer, got {num_thresholds!r}")
+        num_thresholds = _check_thresholds(num_thresholds)
         self.num_thresholds = num_thresholds
         self.per_feature = bool(per_feature)
         self.register_buffer("thresholds", torch.empty(0, num_thresholds))
@@ -147,11 +163,21 @@ class DistributiveThermometer(_ThermometerBase):
         """Fit thresholds on ``x`` ``(n, F)`` or images ``(n, C, H, W)``; returns ``self``.
 
         Images give ``(C, T)`` thresholds per channel (``(T,)`` when not ``per_feature``).
+
+        Raises:
+            ValueError: another shape, no samples, or a NaN or infinite value (one
+                NaN would make every quantile NaN and every bit 0).
         """
         x = torch.as_tensor(x)
         if x.dim() not in (2, 4) or x.shape[0] < 1:
             raise ValueError(f"x must be a non-empty (n, features) or (n, C, H, W) array, "
                              f"got {tuple(x.shape)}")
+        if x.is_complex():
+            raise ValueError(f"x must be real-valued, got dtype {x.dtype}")
+        if x.is_floating_point() and not bool(torch.isfinite(x).all()):
+            pos = [int(i) for i in (~torch.isfinite(x)).nonzero()[0]]
+            raise ValueError(f"x must be finite to fit thresholds; got {x[tuple(pos)].item()} "
+                             f"at {pos}")
         q = torch.arange(1, self.num_thresholds + 1, dtype=torch.float64) / (
             self.num_thresholds + 1)
         if x.dim() == 4:  # per channel, one channel in float64 at a time

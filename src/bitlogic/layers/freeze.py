@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from torch import nn
 
-from bitlogic.netlist.ir import LogicNetlist, NetlistLayer
+from bitlogic.netlist.ir import InputEncoding, LogicNetlist, NetlistLayer
+from bitlogic.netlist.scaling import InputScaling
 
 from . import conv_freeze
 from .dense import LogicDense
@@ -97,7 +98,8 @@ def freeze_dense(layer: LogicDense) -> FrozenModule:
     return FrozenModule(int(layer.in_dim), [netlist_layer], metadata)
 
 
-def to_netlist(model: nn.Module, input_shape: tuple[int, ...] | None = None) -> LogicNetlist:
+def to_netlist(model: nn.Module, input_shape: tuple[int, ...] | None = None,
+               input_scaling: InputScaling | None = None) -> LogicNetlist:
     """Freeze ``model`` into a validated netlist equal to ``model.eval()`` bit for bit.
 
     Accepted shape: ``nn.Sequential(``[``nn.Flatten``], [``Thermometer`` |
@@ -108,18 +110,23 @@ def to_netlist(model: nn.Module, input_shape: tuple[int, ...] | None = None) -> 
 
     Image models (``[encoder], LogicConv2d | OrPool2d ..., nn.Flatten(),
     LogicDense ..., GroupSum``) need ``input_shape``, one sample's
-    ``(C, H, W)``; the netlist then reads the features flattened C-major
-    (``x.flatten(1)``).
+    ``(C, H, W)``, unless they start with ``nn.Unflatten(1, (C, H, W))`` (as
+    the trainer's conv models do); the netlist then reads the features
+    flattened C-major (``x.flatten(1)``).
 
     Args:
         model: the ``nn.Sequential`` (or a module wrapping one as ``.net``).
         input_shape: one sample's shape; inferred as ``(features,)`` from the
             first layer when omitted.
+        input_scaling: how the data loader scaled the raw features the model
+            was trained on (``Dataset.scaling``); stored in the encoding so the
+            netlist takes raw features. ``None``: the netlist takes scaled ones.
 
     Raises:
         TypeError: a module that has no discrete meaning, or a missing GroupSum.
-        ValueError: an unfitted encoder, inconsistent widths, or an image
-            model without ``input_shape``.
+        ValueError: an unfitted encoder, inconsistent widths, an image
+            model without ``input_shape``, or an ``input_scaling`` without an
+            encoder or for another number of features.
 
     Example:
         >>> from torch import nn
@@ -130,9 +137,8 @@ def to_netlist(model: nn.Module, input_shape: tuple[int, ...] | None = None) -> 
     """
     modules = _modules_of(model)
     shape = None if input_shape is None else tuple(int(n) for n in input_shape)
-    while modules and isinstance(modules[0], _PASS_THROUGH):  # before the encoder: features
-        if isinstance(modules.pop(0), nn.Flatten) and shape is not None:
-            shape = (int(np.prod(shape)),)
+    while modules and isinstance(modules[0], (*_PASS_THROUGH, nn.Unflatten)):
+        shape = _reshape_features(modules.pop(0), shape)  # before the encoder: features
     encoder = modules.pop(0) if modules and isinstance(modules[0], _ENCODERS) else None
     if not modules or not isinstance(modules[-1], GroupSum):
         raise TypeError("to_netlist needs the model to end with a GroupSum layer")
@@ -143,6 +149,11 @@ def to_netlist(model: nn.Module, input_shape: tuple[int, ...] | None = None) -> 
         shape = _flat_input_shape(modules, encoder)
     encoding, where = (conv_freeze.freeze_encoder(encoder, shape) if encoder is not None
                        else (None, conv_freeze.input_where(shape)))
+    if input_scaling is not None:
+        if encoding is None:
+            raise ValueError("input_scaling needs a model with an input encoder: without one "
+                             "the netlist reads bits, which are not scaled")
+        encoding = InputEncoding(encoding.thresholds, input_scaling).validate()
     num_inputs = int(where.size)
     frozen, summary = [], []
     for i, module in enumerate(modules):
@@ -163,6 +174,22 @@ def to_netlist(model: nn.Module, input_shape: tuple[int, ...] | None = None) -> 
         encoding=encoding,
         metadata=metadata,
     ).validate()
+
+
+def _reshape_features(module: nn.Module, shape: tuple[int, ...] | None
+                      ) -> tuple[int, ...] | None:
+    """One sample's shape after a leading ``Flatten``/``Unflatten``/``Identity``."""
+    if isinstance(module, nn.Flatten):
+        return None if shape is None else (int(np.prod(shape)),)
+    if not isinstance(module, nn.Unflatten):
+        return shape
+    if module.dim != 1:
+        raise ValueError(f"only nn.Unflatten(1, shape) can be frozen, got dim={module.dim}")
+    image = tuple(int(n) for n in module.unflattened_size)
+    if shape is not None and int(np.prod(shape)) != int(np.prod(image)):
+        raise ValueError(f"input_shape={shape} does not match the model's "
+                         f"nn.Unflatten(1, {image})")
+    return image
 
 
 def _flat_input_shape(modules: list[nn.Module], encoder: nn.Module | None) -> tuple[int]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .checks import check_finite_positive
+
 
 class GroupSum(nn.Module):
     """Split the last dimension into ``k`` contiguous groups, sum each, divide by ``tau``.
@@ -15,19 +17,17 @@ class GroupSum(nn.Module):
 
     Args:
         k: number of groups (classes), ``>= 1``.
-        tau: positive temperature dividing the sums.
+        tau: finite temperature ``> 0`` dividing the sums.
 
     Shapes: ``(batch, n)`` -> ``(batch, k)``; ``n`` must be divisible by ``k``.
     """
 
     def __init__(self, k: int, tau: float = 1.0):
         super().__init__()
-        if not isinstance(k, int) or k < 1:
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
             raise ValueError(f"k must be a positive integer, got {k!r}")
-        if not tau > 0:
-            raise ValueError(f"tau must be > 0, got {tau!r}")
         self.k = k
-        self.tau = float(tau)
+        self.tau = check_finite_positive("tau", tau)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[-1] % self.k:

@@ -25,7 +25,13 @@ from .library import (
     read_abi,
     struct_abi,
 )
-from .process import flush_denormals, keep_freed_memory
+from .process import (
+    OPENMP_WAIT_ENV,
+    flush_denormals,
+    keep_freed_memory,
+    openmp_started,
+    prefer_passive_openmp_wait,
+)
 
 __all__ = [
     # declaring and loading a library
@@ -47,4 +53,7 @@ __all__ = [
     # process settings for the training loops
     "flush_denormals",
     "keep_freed_memory",
+    "OPENMP_WAIT_ENV",
+    "openmp_started",
+    "prefer_passive_openmp_wait",
 ]

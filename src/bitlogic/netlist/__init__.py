@@ -20,10 +20,12 @@ from bitlogic.netlist.ir import (
     is_netlist_file,
 )
 from bitlogic.netlist.reference import evaluate_netlist
+from bitlogic.netlist.scaling import InputScaling, raw_thresholds
 
 __all__ = [
     # intermediate representation
     "InputEncoding",
+    "InputScaling",
     "LogicNetlist",
     "NetlistLayer",
     # file format
@@ -32,6 +34,7 @@ __all__ = [
     "is_netlist_file",
     # reference semantics
     "evaluate_netlist",
+    "raw_thresholds",
 ]
 # ``to_netlist`` is reachable here (lazily, see ``__getattr__``) but not listed:
 # a star import must not pull in torch.

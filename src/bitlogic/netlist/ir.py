@@ -6,6 +6,11 @@ input encoding and always followed by GroupSum:
 
 * **Encoding** (optional): input bit ``feature * num_thresholds + t`` is
   ``float32(x[feature]) > thresholds[feature, t]`` (strict ``>``, float32).
+  With a :class:`~bitlogic.netlist.scaling.InputScaling` (format version 2)
+  ``x`` is the *raw* feature and the comparison is with
+  :attr:`InputEncoding.raw_thresholds`, the exact raw-space boundaries of
+  ``scaled(x) > thresholds``; without one (and in every version-1 file) ``x``
+  is the already *scaled input* the model was trained on.
 * **Layers**: output ``n`` of a layer is ``luts[n, address]`` with the
   MSB-first address ``sum_j in[indices[n, j]] << (rank - 1 - j)`` (input 0 is
   the most significant bit).
@@ -31,9 +36,14 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
+
+from bitlogic.netlist.scaling import InputScaling, raw_thresholds
+
+if TYPE_CHECKING:  # optimize imports this module
+    from bitlogic.netlist.optimize import SimplifyReport
 
 MAX_RANK = 6
 FORMAT_NAME = "bitlogic-netlist"
@@ -47,11 +57,22 @@ class InputEncoding:
 
     Attributes:
         thresholds: float32 ``(num_features, num_thresholds)``, non-decreasing
-            along each row. Input bit ``feature * num_thresholds + t`` is
-            ``float32(x[feature]) > thresholds[feature, t]``.
+            along each row, in the space the model was trained in (scaled
+            features). Input bit ``feature * num_thresholds + t`` is
+            ``float32(x[feature]) > raw_thresholds[feature, t]``.
+        scaling: how raw features become the trained-on features, or ``None``
+            when callers pass scaled features (then ``raw_thresholds`` is
+            ``thresholds``).
     """
 
     thresholds: np.ndarray
+    scaling: InputScaling | None = None
+
+    @property
+    def raw_thresholds(self) -> np.ndarray:
+        """float32 ``(num_features, num_thresholds)``: the thresholds every backend compares
+        the caller's features with (see :func:`~bitlogic.netlist.scaling.raw_thresholds`)."""
+        return raw_thresholds(self.thresholds, self.scaling)
 
     @property
     def num_features(self) -> int:
@@ -86,12 +107,19 @@ class InputEncoding:
                 f"encoding.thresholds must be ascending (non-decreasing) per feature; "
                 f"feature {row} has {thr[row].tolist()}"
             )
+        if self.scaling is not None:
+            if not isinstance(self.scaling, InputScaling):
+                raise ValueError(f"encoding.scaling must be an InputScaling or None, "
+                                 f"got {type(self.scaling).__name__}")
+            if self.scaling.validate().num_features != thr.shape[0]:
+                raise ValueError(f"encoding.scaling has {self.scaling.num_features} features, "
+                                 f"the thresholds {thr.shape[0]}; they must match")
         return self
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, InputEncoding):
             return NotImplemented
-        return _arrays_equal(self.thresholds, other.thresholds)
+        return _arrays_equal(self.thresholds, other.thresholds) and self.scaling == other.scaling
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -187,7 +215,7 @@ class LogicNetlist:
     encoding: InputEncoding | None = None
     metadata: dict[str, str] = field(default_factory=dict)
 
-    FORMAT_VERSION: ClassVar[int] = 1
+    FORMAT_VERSION: ClassVar[int] = 2  # 2: optional input scaling (1: scaled inputs only)
 
     # -- derived sizes -------------------------------------------------------------
 
@@ -206,12 +234,26 @@ class LogicNetlist:
         """Outputs of the last layer per class."""
         return self.layers[-1].n_out // self.num_classes
 
+    @property
     def lut_counts_by_rank(self) -> dict[int, int]:
-        """Number of LUTs of each rank, e.g. ``{2: 48000}``."""
+        """Number of LUTs of each rank, e.g. ``{2: 48000}`` (a property, like ``num_gates``)."""
         counts: dict[int, int] = {}
         for layer in self.layers:
             counts[layer.rank] = counts.get(layer.rank, 0) + layer.n_out
         return dict(sorted(counts.items()))
+
+    def __repr__(self) -> str:
+        # One line of sizes: the dataclass default would print every index and table.
+        if self.encoding is None:
+            inputs = f"{self.num_inputs} input bits"
+        else:
+            enc = self.encoding
+            raw = "" if enc.scaling is None else f", raw inputs ({enc.scaling.kind})"
+            inputs = f"encoding {enc.num_features} features x {enc.num_thresholds} thresholds{raw}"
+        groups = f" x {self.group_size}" if self.layers and self.num_classes else ""
+        return (f"LogicNetlist({inputs}, {len(self.layers)} layers, LUTs by rank "
+                f"{self.lut_counts_by_rank}, {self.num_classes} classes{groups}, "
+                f"tau {self.tau:g})")
 
     # -- rules ----------------------------------------------------------------------
 
@@ -261,14 +303,26 @@ class LogicNetlist:
             raise ValueError(f"metadata must be a dict[str, str], got {self.metadata!r}")
         return self
 
+    def simplify(self) -> tuple[LogicNetlist, SimplifyReport]:
+        """An equivalent, smaller netlist and a report of what was removed.
+
+        See :func:`bitlogic.netlist.optimize.simplify_netlist`.
+        """
+        from bitlogic.netlist.optimize import simplify_netlist  # it imports this module
+
+        return simplify_netlist(self)
+
     # -- persistence ---------------------------------------------------------------
 
     def save(self, path: str | Path) -> Path:
         """Write the netlist as one safetensors file (no code is ever executed on load).
 
-        Tensors: ``encoding.thresholds`` (if any), ``layers.{i}.indices`` and
-        ``layers.{i}.luts``; the safetensors metadata key ``"bitlogic"`` holds a
-        JSON header with the format name, version and scalar fields.
+        Tensors: ``encoding.thresholds`` (if any), float64
+        ``encoding.scaling.offset`` and ``encoding.scaling.scale`` (if the
+        encoding has a scaling), ``layers.{i}.indices`` and ``layers.{i}.luts``;
+        the safetensors metadata key ``"bitlogic"`` holds a JSON header with the
+        format name, version and scalar fields (``"scaling": {"clip", "kind"}``
+        with a scaling).
 
         Returns:
             The path written.
@@ -277,8 +331,12 @@ class LogicNetlist:
 
         self.validate()
         tensors: dict[str, np.ndarray] = {}
+        scaling = self.encoding.scaling if self.encoding is not None else None
         if self.encoding is not None:
             tensors["encoding.thresholds"] = np.ascontiguousarray(self.encoding.thresholds)
+        if scaling is not None:
+            tensors["encoding.scaling.offset"] = np.ascontiguousarray(scaling.offset)
+            tensors["encoding.scaling.scale"] = np.ascontiguousarray(scaling.scale)
         for i, layer in enumerate(self.layers):
             tensors[f"layers.{i}.indices"] = np.ascontiguousarray(layer.indices)
             tensors[f"layers.{i}.luts"] = np.ascontiguousarray(layer.luts)
@@ -291,6 +349,8 @@ class LogicNetlist:
             "num_layers": len(self.layers),
             "metadata": dict(self.metadata),
         }
+        if scaling is not None:
+            header["scaling"] = {"clip": bool(scaling.clip), "kind": scaling.kind}
         path = Path(path)
         save_file(tensors, str(path), metadata={NETLIST_HEADER_KEY: json.dumps(header)})
         return path
@@ -299,20 +359,27 @@ class LogicNetlist:
     def load(cls, path: str | Path) -> LogicNetlist:
         """Read a file written by :meth:`save` and validate it.
 
+        Version-1 files have no scaling: their encodings take scaled inputs.
+
         Raises:
             ValueError: not a bitlogic netlist, written by a newer format
                 version, or breaking a rule of :meth:`validate`.
         """
         from safetensors import safe_open
 
-        with safe_open(str(path), framework="np") as f:
-            raw = (f.metadata() or {}).get(NETLIST_HEADER_KEY)
-            tensors = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118
+        try:
+            with safe_open(str(path), framework="np") as f:
+                raw = (f.metadata() or {}).get(NETLIST_HEADER_KEY)
+                tensors = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118
+        except FileNotFoundError:
+            raise
+        except Exception as err:  # safetensors raises its own types for torn or foreign files
+            raise ValueError(f"{path} is not a readable safetensors netlist ({err})") from None
         if raw is None:
             raise ValueError(
                 f"{path} is not a bitlogic netlist (no '{NETLIST_HEADER_KEY}' header)"
             )
-        header = json.loads(raw)
+        header = _read_header(raw, path)
         if header.get("format") != FORMAT_NAME:
             raise ValueError(
                 f"{path} has unknown format {header.get('format')!r}, expected {FORMAT_NAME!r}"
@@ -323,10 +390,14 @@ class LogicNetlist:
                 f"{path} uses netlist format version {version!r}; this bitlogic reads up to "
                 f"version {cls.FORMAT_VERSION} (upgrade bitlogic)"
             )
+        _check_header_sizes(header, path, len(tensors))
         num_layers = int(header["num_layers"])
         expected = {f"layers.{i}.{part}" for i in range(num_layers) for part in ("indices", "luts")}
         if "encoding.thresholds" in tensors:
             expected.add("encoding.thresholds")
+        scaling_header = header.get("scaling") if "encoding.thresholds" in tensors else None
+        if scaling_header is not None:
+            expected |= {"encoding.scaling.offset", "encoding.scaling.scale"}
         if set(tensors) != expected:
             raise ValueError(
                 f"{path} tensors {sorted(tensors)} do not match the header's "
@@ -334,19 +405,24 @@ class LogicNetlist:
             )
         encoding = None
         if "encoding.thresholds" in tensors:
-            encoding = InputEncoding(tensors["encoding.thresholds"])
+            encoding = InputEncoding(tensors["encoding.thresholds"],
+                                     _read_scaling(scaling_header, tensors, path))
         layers = [
             NetlistLayer(tensors[f"layers.{i}.indices"], tensors[f"layers.{i}.luts"])
             for i in range(num_layers)
         ]
-        return cls(
+        netlist = cls(
             num_inputs=int(header["num_inputs"]),
             layers=layers,
             num_classes=int(header["num_classes"]),
             tau=float(header["tau"]),
             encoding=encoding,
             metadata=dict(header.get("metadata", {})),
-        ).validate()
+        )
+        try:
+            return netlist.validate()
+        except ValueError as err:  # name the file: a rule broken on disk, not in code
+            raise ValueError(f"{path}: {err}") from None
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, LogicNetlist):
@@ -385,6 +461,49 @@ def is_netlist_file(path: str | Path) -> bool:
     except json.JSONDecodeError:
         return False
     return isinstance(header, dict) and header.get("format") == FORMAT_NAME
+
+
+def _read_header(raw: str, path: str | Path) -> dict:
+    """The JSON header of a netlist file (a JSON object)."""
+    try:
+        header = json.loads(raw)
+    except ValueError as err:
+        raise ValueError(f"{path} has a netlist header that is not JSON ({err})") from None
+    if not isinstance(header, dict):
+        raise ValueError(f"{path} has a netlist header that is not a JSON object")
+    return header
+
+
+def _read_scaling(entry: object, tensors: dict[str, np.ndarray],
+                  path: str | Path) -> InputScaling | None:
+    """The encoding's scaling from the header's ``"scaling"`` entry and its two tensors."""
+    if entry is None:
+        return None
+    if (not isinstance(entry, dict) or not isinstance(entry.get("clip"), bool)
+            or not isinstance(entry.get("kind"), str)):
+        raise ValueError(f"{path}: header field 'scaling' must be an object with a bool "
+                         f"'clip' and a str 'kind', got {entry!r}")
+    return InputScaling(tensors["encoding.scaling.offset"], tensors["encoding.scaling.scale"],
+                        clip=entry["clip"], kind=entry["kind"])
+
+
+def _check_header_sizes(header: dict, path: str | Path, num_tensors: int) -> None:
+    """Check the header's counts against the tensors present, before anything is allocated.
+
+    So a hostile header (``num_layers = 10**9`` in a small file) fails at once.
+    """
+    for key, lowest in (("num_layers", 1), ("num_inputs", 1), ("num_classes", 1)):
+        if not _is_int(header.get(key)) or header[key] < lowest:
+            raise ValueError(f"{path}: header field {key!r} must be an int >= {lowest}, "
+                             f"got {header.get(key)!r}")
+    if 2 * header["num_layers"] > num_tensors:
+        raise ValueError(f"{path}: the header claims {header['num_layers']} layers but the "
+                         f"file holds only {num_tensors} tensors (two per layer)")
+    if not isinstance(header.get("tau"), (int, float)) or isinstance(header["tau"], bool):
+        raise ValueError(f"{path}: header field 'tau' must be a number, "
+                         f"got {header.get('tau')!r}")
+    if not isinstance(header.get("metadata", {}), dict):
+        raise ValueError(f"{path}: header field 'metadata' must be a JSON object")
 
 
 def _arrays_equal(a: np.ndarray, b: np.ndarray) -> bool:

@@ -56,17 +56,18 @@ def encode_inputs(netlist: LogicNetlist, x: object) -> np.ndarray:
 
     Args:
         netlist: the network.
-        x: features ``(batch, num_features)`` when the netlist has an encoding,
-            else binary ``(batch, num_inputs)``.
+        x: features ``(batch, num_features)`` when the netlist has an encoding
+            (raw when it has a scaling), else binary ``(batch, num_inputs)``.
 
     Returns:
         bool ``(batch, num_inputs)``; with an encoding, bit
-        ``f * num_thresholds + t`` is ``float32(x[:, f]) > thresholds[f, t]``.
+        ``f * num_thresholds + t`` is ``float32(x[:, f]) > raw_thresholds[f, t]``
+        (the thresholds themselves without a scaling: ``x`` is then already scaled).
     """
     if netlist.encoding is None:
         return as_input_bits(x, netlist.num_inputs)
     feats = as_features(x, netlist.encoding)
-    bits = feats[:, :, None] > netlist.encoding.thresholds[None, :, :]
+    bits = feats[:, :, None] > netlist.encoding.raw_thresholds[None, :, :]
     return bits.reshape(feats.shape[0], netlist.num_inputs)
 
 

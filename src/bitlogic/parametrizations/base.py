@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from abc import ABC, abstractmethod
 
 import torch
@@ -75,7 +76,9 @@ class LUTParametrization(nn.Module, ABC):
             raise ValueError(f"lut_rank must be one of {VALID_RANKS}, got {lut_rank}")
         if weight_init not in ("residual", "random"):
             raise ValueError(f"weight_init must be 'residual' or 'random', got {weight_init!r}")
-        if not 0.5 < residual_probability < 1.0:
+        if isinstance(residual_probability, bool) or \
+                not isinstance(residual_probability, numbers.Real) or \
+                not 0.5 < residual_probability < 1.0:
             raise ValueError(
                 f"residual_probability must be in (0.5, 1), got {residual_probability}"
             )
@@ -244,6 +247,9 @@ class LUTParametrization(nn.Module, ABC):
 
     def update_temperature(self, temperature: float) -> None:
         """Scheduler hook: set the current softmax / sigmoid temperature."""
+        if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
+            raise TypeError(f"temperature must be a finite number > 0, got "
+                            f"{type(temperature).__name__} {temperature!r}")
         if not temperature > 0 or not math.isfinite(temperature):
             raise ValueError(f"temperature must be a finite number > 0, got {temperature}")
         self.temperature = float(temperature)

@@ -16,6 +16,7 @@ the looked-up entry only.
 
 from __future__ import annotations
 
+import math
 from functools import partial
 from typing import Any
 
@@ -27,6 +28,8 @@ from ..functional.sampling import Sampling, sample_sigmoid
 from .base import LUTParametrization
 from .light import identity_table_signs
 from .registry import register_parametrization
+
+_FLOAT32_MAX = float(torch.finfo(torch.float32).max)
 
 _ALPHA_BASE = 0.5
 _ALPHA_DECAY = 0.75
@@ -116,8 +119,10 @@ class DwnLUT(LUTParametrization):
         super().__init__(lut_rank, **kwargs)
         if alpha is None:
             alpha = _ALPHA_BASE * (_ALPHA_DECAY ** (self.lut_rank - 1))
-        if not alpha > 0:
-            raise ValueError(f"alpha must be > 0, got {alpha}")
+        # Stored in float32: a float64 beyond its range would become inf there.
+        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or \
+                not math.isfinite(alpha) or not 0 < alpha <= _FLOAT32_MAX:
+            raise ValueError(f"alpha must be a finite number > 0 (float32), got {alpha!r}")
         self.register_buffer("alpha", torch.tensor(float(alpha)))
         self.efd = bool(efd)
         # Rebuilt from lut_rank on construction, so it is not saved (96 KB at rank 6).

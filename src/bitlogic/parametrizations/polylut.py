@@ -19,6 +19,9 @@ from .base import LUTParametrization
 from .registry import register_parametrization
 
 _DEFAULT_DEGREE = 2
+#: Largest degree: at binary inputs ``x**2 == x``, so degrees above ``lut_rank`` add
+#: nothing to the truth table, and the monomial table grows as ``(degree + 1)**lut_rank``.
+MAX_DEGREE = 8
 
 
 def _monomial_exponents(lut_rank: int, degree: int) -> list[tuple[int, ...]]:
@@ -60,14 +63,15 @@ class PolyLUT(LUTParametrization):
 
     Args:
         lut_rank: inputs per neuron (``{2, 4, 6}``).
-        degree: maximum total degree, ``>= 1``.
+        degree: maximum total degree, an int in ``[1, 8]`` (:data:`MAX_DEGREE`).
         **kwargs: forwarded to :class:`LUTParametrization`.
     """
 
     def __init__(self, lut_rank: int, degree: int = _DEFAULT_DEGREE, **kwargs: Any):
         super().__init__(lut_rank, **kwargs)
-        if not isinstance(degree, int) or degree < 1:
-            raise ValueError(f"degree must be an integer >= 1, got {degree!r}")
+        if not isinstance(degree, int) or isinstance(degree, bool) or not \
+                1 <= degree <= MAX_DEGREE:
+            raise ValueError(f"degree must be an integer in [1, {MAX_DEGREE}], got {degree!r}")
         self.degree = int(degree)
         exps = _monomial_exponents(self.lut_rank, self.degree)
         self.num_monomials = len(exps)

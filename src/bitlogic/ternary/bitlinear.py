@@ -27,6 +27,9 @@ from .packed import PackedBitLinear
 from .packing import pack_ternary
 from .quantize import weight_to_ternary
 
+#: Most weights of one layer, refused before allocating: 2**32 float32 is 16 GiB.
+MAX_WEIGHTS = 2**32
+
 
 def check_positive_int(name: str, value: object) -> int:
     """Return ``value`` if it is an int >= 1, else raise naming ``name``."""
@@ -96,6 +99,9 @@ class BitLinear(nn.Module):
         super().__init__()
         self.in_features = check_positive_int("in_features", in_features)
         self.out_features = check_positive_int("out_features", out_features)
+        if in_features * out_features > MAX_WEIGHTS:
+            raise ValueError(f"in_features * out_features must be <= {MAX_WEIGHTS} (16 GiB of "
+                             f"float32 weights), got {in_features} * {out_features}")
         check_bool("bias", bias)
         self.rms_norm = check_bool("rms_norm", rms_norm)
         self.per_channel = check_bool("per_channel", per_channel)

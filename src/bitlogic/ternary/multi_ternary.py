@@ -22,7 +22,13 @@ from torch import nn
 
 from bitlogic.functional.sampling import straight_through
 
-from .bitlinear import check_bool, check_positive_int, copy_linear_, init_like_linear_
+from .bitlinear import (
+    MAX_WEIGHTS,
+    check_bool,
+    check_positive_int,
+    copy_linear_,
+    init_like_linear_,
+)
 from .functional import greedy_ternary_decomposition
 
 
@@ -56,6 +62,9 @@ class MultiTernaryLinear(nn.Module):
         super().__init__()
         self.in_features = check_positive_int("in_features", in_features)
         self.out_features = check_positive_int("out_features", out_features)
+        if in_features * out_features > MAX_WEIGHTS:
+            raise ValueError(f"in_features * out_features must be <= {MAX_WEIGHTS} (16 GiB of "
+                             f"float32 weights), got {in_features} * {out_features}")
         self.k = check_positive_int("k", k)
         check_bool("bias", bias)
         self.refit = check_bool("refit", refit)

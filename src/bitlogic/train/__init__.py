@@ -18,7 +18,16 @@ from .evaluate import EvalResult, evaluate, evaluate_packed
 from .loop import TrainResult, train
 from .model import build_model, count_parameters
 from .presets import DEFAULT_PRESET, list_presets, load_preset, preset_dict
-from .runs import Artifact, export_netlist, load_run, read_config, resolve_artifact
+from .rundir import RunDirError
+from .runs import (
+    Artifact,
+    ArtifactError,
+    export_netlist,
+    latest_config,
+    load_run,
+    read_config,
+    resolve_artifact,
+)
 
 __all__ = [
     # configuration and presets
@@ -47,5 +56,8 @@ __all__ = [
     "load_run",
     "read_config",
     "resolve_artifact",
+    "latest_config",
+    "ArtifactError",
+    "RunDirError",
     "save_checkpoint",
 ]

@@ -5,6 +5,18 @@ from __future__ import annotations
 import torch
 
 
+def _image_shape(x: torch.Tensor, feature_shape: tuple[int, ...], what: str
+                 ) -> tuple[int, int, int]:
+    """``(C, H, W)`` of flattened images ``x``; ``ValueError`` naming ``what`` otherwise."""
+    if len(feature_shape) != 3:
+        raise ValueError(f"{what} need images shaped (C, H, W), got feature_shape="
+                         f"{tuple(feature_shape)}")
+    c, h, w = (int(n) for n in feature_shape)
+    if x.dim() != 2 or x.shape[1] != c * h * w:
+        raise ValueError(f"x must have shape (batch, {c * h * w}), got {tuple(x.shape)}")
+    return c, h, w
+
+
 def random_shift(x: torch.Tensor, feature_shape: tuple[int, ...], max_shift: int,
                  generator: torch.Generator | None = None) -> torch.Tensor:
     """Translate every image by its own random offset, filling with zeros.
@@ -25,12 +37,7 @@ def random_shift(x: torch.Tensor, feature_shape: tuple[int, ...], max_shift: int
         ValueError: ``feature_shape`` is not ``(C, H, W)`` or does not match ``x``,
             or ``max_shift`` is negative.
     """
-    if len(feature_shape) != 3:
-        raise ValueError(f"random shifts need images shaped (C, H, W), got feature_shape="
-                         f"{tuple(feature_shape)}")
-    c, h, w = feature_shape
-    if x.dim() != 2 or x.shape[1] != c * h * w:
-        raise ValueError(f"x must have shape (batch, {c * h * w}), got {tuple(x.shape)}")
+    c, h, w = _image_shape(x, feature_shape, "random shifts")
     if max_shift < 0:
         raise ValueError(f"max_shift must be >= 0, got {max_shift}")
     if max_shift == 0:
@@ -42,3 +49,24 @@ def random_shift(x: torch.Tensor, feature_shape: tuple[int, ...], max_shift: int
     cols = torch.arange(w, device=x.device).view(1, 1, w) + s - offsets[1]
     flat = (rows * (w + 2 * s) + cols).view(batch, 1, h * w).expand(batch, c, h * w)
     return padded.reshape(batch, c, -1).gather(2, flat).reshape(batch, -1)
+
+
+def random_flip(x: torch.Tensor, feature_shape: tuple[int, ...],
+                generator: torch.Generator | None = None) -> torch.Tensor:
+    """Mirror each image left-right with probability 1/2 (one draw per sample).
+
+    Args:
+        x: float ``(batch, C * H * W)`` flattened images.
+        feature_shape: ``(C, H, W)``.
+        generator: random source; the global one when ``None``.
+
+    Returns:
+        ``(batch, C * H * W)``, a new tensor.
+
+    Raises:
+        ValueError: ``feature_shape`` is not ``(C, H, W)`` or does not match ``x``.
+    """
+    c, h, w = _image_shape(x, feature_shape, "random flips")
+    flip = torch.rand(x.shape[0], generator=generator, device=x.device) < 0.5
+    images = x.view(-1, c, h, w)
+    return torch.where(flip.view(-1, 1, 1, 1), images.flip(3), images).reshape(x.shape[0], -1)

@@ -11,7 +11,10 @@ A checkpoint file holds
   scalars.
 
 Files are replaced atomically (write ``*.tmp``, fsync, ``os.replace``), so a
-process killed mid-write leaves the previous checkpoint intact.
+process killed mid-write leaves the previous checkpoint intact. Loading
+validates before trusting: a torn or foreign file, a header from a newer
+format version, or model weights that are NaN or infinite raise a
+``ValueError`` naming the file.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ import torch
 
 HEADER_KEY = "bitlogic-train"
 KINDS = ("checkpoint", "model")
+#: Format version written into every header; a newer one is refused on load
+#: (a header without one is version 1).
+CHECKPOINT_VERSION = 1
 
 
 @dataclass
@@ -101,6 +107,7 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> Pat
     from safetensors.torch import save as save_bytes
 
     meta = dict(checkpoint.meta)
+    meta.setdefault("version", CHECKPOINT_VERSION)
     if meta.get("kind") not in KINDS:
         raise ValueError(f"meta['kind'] must be one of {KINDS}, got {meta.get('kind')!r}")
     tensors = {f"model/{k}": v for k, v in checkpoint.model_state.items()}
@@ -123,12 +130,36 @@ def save_checkpoint(path: str | os.PathLike[str], checkpoint: Checkpoint) -> Pat
 
 
 def read_meta(path: str | os.PathLike[str]) -> dict[str, Any] | None:
-    """The JSON header of a training checkpoint, or ``None`` for other safetensors files."""
+    """The JSON header of a training checkpoint, or ``None`` for other safetensors files.
+
+    Raises:
+        ValueError: not a readable safetensors file, a header that is not a JSON
+            object, or one of a newer format version.
+    """
     from safetensors import safe_open
 
-    with safe_open(str(path), framework="pt") as f:
-        raw = (f.metadata() or {}).get(HEADER_KEY)
-    return None if raw is None else json.loads(raw)
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            raw = (f.metadata() or {}).get(HEADER_KEY)
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # safetensors raises its own types for torn or foreign files
+        raise ValueError(f"{path} is not a readable safetensors file ({err})") from None
+    if raw is None:
+        return None
+    try:
+        meta = json.loads(raw)
+    except ValueError as err:
+        raise ValueError(f"{path} has a training header that is not JSON ({err})") from None
+    if not isinstance(meta, dict):
+        raise ValueError(f"{path} has a training header that is not a JSON object")
+    version = meta.get("version", 1)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"{path}: header 'version' must be an int >= 1, got {version!r}")
+    if version > CHECKPOINT_VERSION:
+        raise ValueError(f"{path} uses checkpoint format version {version}; this bitlogic "
+                         f"reads up to version {CHECKPOINT_VERSION} (upgrade bitlogic)")
+    return meta
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
@@ -136,17 +167,35 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
-        ValueError: the file is not a bitlogic training checkpoint.
+        ValueError: the file is not a bitlogic training checkpoint, is torn, was
+            written by a newer version, misses a section its header names, or
+            holds NaN or infinite model weights.
     """
-    from safetensors.torch import load_file
-
     if not Path(path).is_file():
         raise FileNotFoundError(f"checkpoint {path} does not exist")
     meta = read_meta(path)
     if meta is None:
         raise ValueError(f"{path} is not a bitlogic training checkpoint "
                          f"(no {HEADER_KEY!r} header)")
-    tensors = load_file(str(path))
+    try:
+        return _unpack(path, meta)
+    except (KeyError, TypeError, AttributeError, IndexError) as err:
+        raise ValueError(f"{path} is not a complete bitlogic training checkpoint "
+                         f"(missing or malformed {err})") from None
+
+
+def _unpack(path: str | os.PathLike[str], meta: dict[str, Any]) -> Checkpoint:
+    from safetensors.torch import load_file
+
+    try:
+        tensors = load_file(str(path))
+    except Exception as err:  # safetensors raises its own types for torn files
+        raise ValueError(f"{path} is not a readable safetensors file ({err})") from None
+    for key, value in tensors.items():
+        if key.startswith("model/") and value.is_floating_point() and \
+                not bool(torch.isfinite(value).all()):
+            raise ValueError(f"{path}: tensor {key!r} holds NaN or infinite values; "
+                             f"a model must have finite weights")
     model_state = {k[len("model/"):]: v for k, v in tensors.items() if k.startswith("model/")}
     optimizer_state = None
     if "optimizer" in meta:

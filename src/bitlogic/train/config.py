@@ -29,20 +29,38 @@ DEVICES = ("auto", "cpu", "cuda")
 
 @dataclass
 class DatasetConfig:
-    """Which data to train on.
+    """Which data to train on: a registered dataset, or a CSV / ``.npz`` file.
 
     Attributes:
-        name: a name from :func:`bitlogic.data.list_datasets`.
+        name: a name from :func:`bitlogic.data.list_datasets`; for a ``path``
+            dataset, a label only (the file's stem).
+        path: a ``.csv`` or ``.npz`` table to train on instead of ``name``
+            (see :mod:`bitlogic.data.table_source`); ``null``: use ``name``.
+        target: ``path`` only: the label column (CSV; ``null``: the last one)
+            or label array (``.npz``; ``null``: ``y``).
         val_fraction: share of the training split held out (stratified) for
             validation and model selection, in ``[0, 1)``; the test split is
             never used for selection.
         train_limit: keep only this many training samples (after the
             validation split, taken in a seeded order); ``null`` keeps all.
+        sha256: ``path`` only, recorded by training: the file's digest.
+        class_names: ``path`` only, recorded: the labels in class order.
+        feature_names: ``path`` only, recorded: the CSV feature columns.
+        feature_min: ``path`` only, recorded: per-feature minimum of the train
+            rows (the min-max scaling to ``[0, 1]``).
+        feature_max: ``path`` only, recorded: per-feature maximum of the train rows.
     """
 
     name: str = "digits"
+    path: str | None = None
+    target: str | None = None
     val_fraction: float = 0.1
     train_limit: int | None = None
+    sha256: str | None = None
+    class_names: list[str] = field(default_factory=list)
+    feature_names: list[str] = field(default_factory=list)
+    feature_min: list[float] = field(default_factory=list)
+    feature_max: list[float] = field(default_factory=list)
 
 
 @dataclass
@@ -81,6 +99,14 @@ class ModelConfig:
         tau: GroupSum temperature.
         options: extra ``LogicDense`` keyword arguments (``forward_sampling``,
             ``weight_init``, ``num_candidates``, ...), passed to every layer.
+        conv: convolutional blocks before the dense layers (image datasets
+            only; empty: a dense model). Each block is a mapping with
+            ``channels`` (required) and optional ``kernel_size`` (3),
+            ``stride`` (1), ``padding`` (1), ``tree_depth`` (2), ``lut_rank``
+            and ``parametrization`` (default: the model's), ``connections``
+            (``fixed``) and ``pool`` (OR-pool window and stride; 0 or 1: none,
+            default 2); other keys go to ``LogicConv2d`` (``weight_init``,
+            ...). See :func:`bitlogic.train.model.conv_blocks`.
     """
 
     widths: list[int] = field(default_factory=lambda: [500, 500])
@@ -90,6 +116,7 @@ class ModelConfig:
     init_method: str = "random-unique"
     tau: float = 10.0
     options: dict[str, Any] = field(default_factory=dict)
+    conv: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -172,6 +199,8 @@ class LoopConfig:
         num_threads: torch intra-op threads; ``null`` keeps torch's default.
         shift_pixels: translate each training image by a random offset of up to
             this many pixels per axis, zero-filled (image datasets only; 0: off).
+        flip: mirror each training image left-right with probability 1/2
+            (image datasets only).
     """
 
     epochs: int = 12
@@ -184,6 +213,7 @@ class LoopConfig:
     device: str = "auto"
     num_threads: int | None = None
     shift_pixels: int = 0
+    flip: bool = False
 
 
 @dataclass
@@ -280,7 +310,10 @@ def validate(config: RunConfig) -> None:
     from bitlogic.schedules import TARGETS, TEMPERATURE_SCHEDULES
 
     c = config
-    _choice("dataset.name", c.dataset.name, DATASETS.names())
+    if c.dataset.path is None:
+        _choice("dataset.name", c.dataset.name, DATASETS.names())
+    elif not c.dataset.path.lower().endswith((".csv", ".npz")):
+        raise ConfigError(f"dataset.path must be a .csv or .npz file, got {c.dataset.path!r}")
     _choice("encoder.kind", c.encoder.kind, ENCODERS.names())
     _choice("optimizer.kind", c.optimizer.kind, OPTIMIZERS.names())
     _choice("lr_schedule.kind", c.lr_schedule.kind, LR_SCHEDULES.names())
@@ -334,11 +367,15 @@ def validate(config: RunConfig) -> None:
     for key, value in non_negative.items():
         if value is not None and value < 0:
             raise ConfigError(f"{key} must be >= 0, got {value}")
-    if c.train.shift_pixels:
-        info = DATASETS.get(c.dataset.name)
-        if len(info.feature_shape) != 3:
-            raise ConfigError(f"train.shift_pixels needs an image dataset; {c.dataset.name!r} "
-                              f"samples have shape {tuple(info.feature_shape)}")
+    image_keys = {"train.shift_pixels": c.train.shift_pixels, "train.flip": c.train.flip,
+                  "model.conv": c.model.conv}
+    for key, value in image_keys.items():
+        if c.dataset.path is not None:
+            break  # a file's sample shape is known once it is read (build_model checks)
+        shape = tuple(DATASETS.get(c.dataset.name).feature_shape) if value else ()
+        if value and len(shape) != 3:
+            raise ConfigError(f"{key} needs an image dataset; {c.dataset.name!r} "
+                              f"samples have shape {shape}")
 
 
 def _choice(key: str, value: object, allowed: tuple | list) -> None:

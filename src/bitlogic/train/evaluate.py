@@ -88,7 +88,8 @@ class PackedResult:
 
 
 def evaluate_packed(netlist: object, x: torch.Tensor, y: torch.Tensor,
-                    num_threads: int | None = None, repeat: int = 1) -> PackedResult:
+                    num_threads: int | None = None, repeat: int = 1,
+                    simplify: bool = True) -> PackedResult:
     """Run :class:`bitlogic.backends.PackedLogicNet` over ``x`` and score it against ``y``.
 
     The engine is built (and its kernel loaded) before timing starts, so
@@ -101,6 +102,7 @@ def evaluate_packed(netlist: object, x: torch.Tensor, y: torch.Tensor,
         num_threads: engine threads (``None``: all cores).
         repeat: time one call on ``x`` tiled this many times, for a stable
             throughput on small test sets; accuracy is always over ``x`` once.
+        simplify: run the engine on ``netlist.simplify()`` (same predictions).
 
     Raises:
         ImportError: ``bitlogic.backends`` is unavailable.
@@ -110,7 +112,7 @@ def evaluate_packed(netlist: object, x: torch.Tensor, y: torch.Tensor,
 
     if not isinstance(repeat, int) or repeat < 1:
         raise ValueError(f"repeat must be a positive int, got {repeat!r}")
-    engine = PackedLogicNet(netlist, num_threads=num_threads)
+    engine = PackedLogicNet(netlist, num_threads=num_threads, simplify=simplify)
     features = x.numpy()
     pred = engine.predict(features)
     n = int(y.shape[0])

@@ -15,6 +15,7 @@ import os
 import random
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,25 +27,34 @@ from torch.nn import functional as F
 
 from ..native import flush_denormals, keep_freed_memory
 from . import distributed as D
-from .augment import random_shift
-from .checkpoint import Checkpoint, capture_rng, load_checkpoint, restore_rng, save_checkpoint
+from .augment import random_flip, random_shift
+from .checkpoint import (
+    CHECKPOINT_VERSION,
+    Checkpoint,
+    capture_rng,
+    load_checkpoint,
+    restore_rng,
+    save_checkpoint,
+)
 from .config import ConfigError, RunConfig
 from .evaluate import evaluate
 from .families import LR_SCHEDULES, OPTIMIZERS
 from .metrics import MetricsLog
-from .model import build_model, count_parameters
+from .model import build_model, count_neurons, count_parameters
 from .plots import write_plots
+from .rundir import claim_run_dir, config_changes, record_resume
 from .runs import (
     BEST_FILE,
     CHECKPOINT_FILE,
     CONFIG_FILE,
     NETLIST_FILE,
+    ArtifactError,
     export_netlist,
     write_config,
 )
 from .splits import RunData, load_split, prepare_data
+from .table_data import record_table
 
-CHECKPOINT_VERSION = 1
 # The sections whose change would make a checkpoint's tensors meaningless.
 _STRUCTURAL = ("dataset", "encoder", "model")
 _PLOT_EVERY_EPOCH_AFTER_S = 10.0
@@ -102,8 +112,13 @@ class _Run:
             torch.set_num_threads(t.num_threads)
         seed_everything(t.seed)
         self.data: RunData = prepare_data(config, data_dir)
+        _check_encoder_makes_bits(config, self.data.train_x)
+        # Every split the run needs is read before the first step: a missing test
+        # file must not surface only after hours of training.
+        self.test_split = load_split(config, "test", data_dir) if self.out is not None else None
         self.model = build_model(config, self.data.num_features, self.data.num_classes,
-                                 fit_x=self.data.train_x).to(ctx.device)
+                                 fit_x=self.data.train_x,
+                                 feature_shape=self.data.feature_shape).to(ctx.device)
         self.optimizer = build_optimizer(config, self.model)
         self.steps_per_epoch = min(self.data.train_x.shape[0] // t.batch_size,
                                    t.max_steps_per_epoch or sys.maxsize)
@@ -142,6 +157,7 @@ class _Run:
             "config": self.config.to_dict(),
             "num_features": self.data.num_features,
             "num_classes": self.data.num_classes,
+            "feature_shape": list(self.data.feature_shape),
             "epoch": self.epoch,
             "step": self.step,
             "best_epoch": self.best_epoch,
@@ -163,11 +179,17 @@ class _Run:
             state, self._meta("checkpoint"), self.optimizer.state_dict(),
             capture_rng(self.ctx.device)))
 
-    def resume(self, path: Path) -> None:
-        """Continue from ``path``. ``best.safetensors`` may be one epoch ahead of the
-        checkpoint if a kill fell between the two writes; the replayed epoch is
-        bit-identical, so it rewrites the same best model."""
-        ckpt = load_checkpoint(path)
+    def resume(self, path: Path) -> dict[str, list[Any]]:
+        """Continue from ``path``; returns what the current config changes (see
+        :func:`~bitlogic.train.rundir.config_changes`).
+
+        ``best.safetensors`` may be one epoch ahead of the checkpoint if a kill
+        fell between the two writes; the replayed epoch is bit-identical, so it
+        rewrites the same best model."""
+        try:
+            ckpt = load_checkpoint(path)
+        except ValueError as err:
+            raise ArtifactError(f"cannot resume: {err}") from None
         meta = ckpt.meta
         if meta.get("kind") != "checkpoint":
             raise ValueError(f"{path} is a {meta.get('kind')!r} file, not a training checkpoint")
@@ -192,6 +214,7 @@ class _Run:
         self.log.write()
         if self.log.rows:
             self.wall_before = self.log.rows[-1].get("wall_s") or 0.0
+        return config_changes(saved, now)
 
     # -- training ------------------------------------------------------------------
 
@@ -212,6 +235,8 @@ class _Run:
             xb, yb = self.train_x[idx], self.train_y[idx]
             if t.shift_pixels:
                 xb = random_shift(xb, self.data.feature_shape, t.shift_pixels)
+            if t.flip:
+                xb = random_flip(xb, self.data.feature_shape)
             scores = net(xb)
             loss = F.cross_entropy(scores, yb)
             self.optimizer.zero_grad(set_to_none=True)
@@ -294,15 +319,19 @@ class _Run:
     def finish(self) -> TrainResult:
         """Reload the best model, report test accuracy, export the netlist (rank 0)."""
         if self.out is not None and (self.out / BEST_FILE).is_file():
-            state = load_checkpoint(self.out / BEST_FILE).model_state
-            self.model.load_state_dict({k: v.to(self.ctx.device) for k, v in state.items()})
+            try:
+                state = load_checkpoint(self.out / BEST_FILE).model_state
+                self.model.load_state_dict({k: v.to(self.ctx.device) for k, v in state.items()})
+            except (ValueError, RuntimeError) as err:  # torn by hand: keep the latest model
+                warnings.warn(f"bitlogic: {err}; exporting the latest model instead",
+                              RuntimeWarning, stacklevel=2)
         model = self.model.cpu().eval()
         summary: dict[str, Any] = {
             "preset": self.config.name, "dataset": self.config.dataset.name,
             "epochs_run": self.epoch, "steps": self.step, "best_epoch": self.best_epoch,
             "stopped_early": self.stopped_early, "world_size": self.ctx.world_size,
             "parameters": count_parameters(model),
-            "neurons": sum(self.config.model.widths),
+            "neurons": count_neurons(self.model),
             "train_wall_s": self.log.rows[-1].get("wall_s") if self.log.rows else 0.0,
         }
         best = next((r for r in self.log.rows if r["epoch"] == self.best_epoch), None)
@@ -310,7 +339,7 @@ class _Run:
             summary.update(best_val_discrete_acc=best["val_discrete_acc"],
                            best_val_soft_acc=best["val_soft_acc"])
         if self.out is not None:
-            x, y = load_split(self.config, "test", self.data_dir)
+            x, y = self.test_split
             bs = self.config.train.eval_batch_size
             soft = evaluate(model, x, y, soft=True, batch_size=bs)
             hard = evaluate(model, x, y, soft=False, batch_size=bs)
@@ -319,11 +348,8 @@ class _Run:
                            test_gap=soft.accuracy - hard.accuracy, test_n=hard.n,
                            gates=netlist.num_gates)
             self.log.update_summary(**summary)
-            write_plots(self.log.rows, self.out)
-            if self.verbose:
-                print(f"test: soft {soft.accuracy:.4f}  discrete {hard.accuracy:.4f}  "
-                      f"(best epoch {self.best_epoch}); netlist: {netlist.num_gates} gates -> "
-                      f"{self.out / NETLIST_FILE}", file=sys.stderr)
+            write_plots(self.log.rows, self.out, stopped_early=self.stopped_early)
+            # No end-of-training line here: the summary is returned, and the CLI prints it once.
         D.barrier(self.ctx)
         return TrainResult(model, self.log.rows, summary, self.out)
 
@@ -335,6 +361,7 @@ def train(
     data_dir: str | os.PathLike[str] | None = None,
     resume: bool = False,
     verbose: bool = True,
+    force: bool = False,
 ) -> TrainResult:
     """Train a model as ``config`` says and write a run directory.
 
@@ -351,14 +378,19 @@ def train(
         out_dir: run directory to create or resume; ``None`` writes nothing (and
             skips the test evaluation and the export).
         data_dir: dataset directory (``None``: ``$BITLOGIC_DATA`` or the default).
-        resume: continue from ``out_dir/checkpoint.safetensors``.
+        resume: continue from ``out_dir/checkpoint.safetensors``. ``config.yaml``
+            keeps the config the run started with; what the resume changes is
+            appended to ``resumes.jsonl``.
         verbose: progress bar and per-epoch lines on stderr.
+        force: write into a non-empty ``out_dir`` that is not a bitlogic run.
 
     Returns:
         A :class:`TrainResult` with the best model.
 
     Raises:
         FileExistsError: ``out_dir`` already holds a checkpoint and ``resume`` is False.
+        RunDirError: ``out_dir`` is being written by another process, or is a
+            non-empty directory that is not a run (without ``force``).
         FileNotFoundError: ``resume`` is True and there is no checkpoint.
         ConfigError: a config that cannot be built or resumed.
     """
@@ -369,17 +401,37 @@ def train(
     if not resume and ckpt is not None and ckpt.is_file():
         raise FileExistsError(f"{out} already holds a training checkpoint; resume it or choose "
                               f"another output directory")
+    config = record_table(config)  # a dataset.path run: sha256, classes, scaling
     keep_freed_memory()  # steps re-allocate the same buffers; don't page them in each time
     flush_denormals()
     ctx = D.setup(config.train.device)
+    lock = None
     try:
         if out is not None and ctx.is_main:
-            out.mkdir(parents=True, exist_ok=True)
+            lock = claim_run_dir(out, force=force)
         run = _Run(config, out, ctx, data_dir, verbose)
         if resume:
-            run.resume(ckpt)
-        if run.out is not None:
+            changes = run.resume(ckpt)
+            if run.out is not None:
+                record_resume(run.out, run.epoch, changes)
+        if run.out is not None and not (resume and (run.out / CONFIG_FILE).is_file()):
             write_config(config, run.out / CONFIG_FILE)
         return run.run()
     finally:
+        if lock is not None:
+            lock.release()
         D.teardown(ctx)
+
+
+def _check_encoder_makes_bits(config: RunConfig, train_x: torch.Tensor) -> None:
+    """Refuse ``encoder.kind=none`` on non-binary features: eval mode and the netlist read bits."""
+    if config.encoder.kind != "none" or train_x.dtype == torch.bool:
+        return
+    bad = (train_x != 0) & (train_x != 1)
+    if bool(bad.any()):
+        value = train_x[tuple(int(i) for i in bad.nonzero()[0])].item()
+        raise ConfigError(
+            f"encoder.kind='none' needs binary (0/1) features, but dataset "
+            f"{config.dataset.name!r} has values such as {value!r}; use encoder.kind="
+            f"thermometer or distributive"
+        )

@@ -11,8 +11,11 @@ The CLI commands accept a run directory, a checkpoint file or a netlist file;
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,10 +50,40 @@ def read_config(path: str | os.PathLike[str]) -> RunConfig:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"config file {path} does not exist")
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        detail = " ".join(str(err).split())  # one line: the CLI prints one
+        raise ConfigError(f"{path} is not valid YAML ({detail})") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a YAML mapping")
     return RunConfig.from_dict(data)
+
+
+def latest_config(run_dir: str | os.PathLike[str]) -> RunConfig:
+    """The config a run's last session trained with, to resume it.
+
+    That is the one in ``checkpoint.safetensors`` (``config.yaml`` keeps the
+    config the run started with); ``config.yaml`` when there is no checkpoint yet.
+
+    Raises:
+        FileNotFoundError: neither file exists.
+        ArtifactError: the checkpoint is unreadable.
+        ConfigError: the config is not valid.
+    """
+    from .checkpoint import read_meta
+
+    run = Path(run_dir)
+    ckpt = run / CHECKPOINT_FILE
+    if ckpt.is_file():
+        try:
+            meta = read_meta(ckpt)
+        except ValueError as err:
+            raise ArtifactError(str(err)) from None
+        if meta is None or not isinstance(meta.get("config"), dict):
+            raise ArtifactError(f"{ckpt} is not a bitlogic training checkpoint")
+        return RunConfig.from_dict(meta["config"])
+    return read_config(run / CONFIG_FILE)
 
 
 def export_netlist(model: nn.Module, config: RunConfig | None,
@@ -58,14 +91,17 @@ def export_netlist(model: nn.Module, config: RunConfig | None,
     """Freeze ``model`` with :func:`bitlogic.layers.to_netlist` and save it atomically.
 
     The netlist's metadata records the dataset and the config, so that
-    ``bitlogic eval`` can find the data for a bare netlist file.
+    ``bitlogic eval`` can find the data for a bare netlist file; its encoding
+    carries the dataset's input scaling, so it takes raw features.
 
     Returns:
         The :class:`~bitlogic.netlist.LogicNetlist`.
     """
     from bitlogic.layers import to_netlist
 
-    netlist = to_netlist(model.cpu().eval())
+    from .splits import input_scaling
+
+    netlist = to_netlist(model.cpu().eval(), input_scaling=input_scaling(config, model))
     if config is not None:
         netlist.metadata.update(dataset=config.dataset.name, preset=config.name,
                                 train_config=json.dumps(config.to_dict()))
@@ -85,12 +121,19 @@ def model_from_checkpoint(path: str | os.PathLike[str]) -> tuple[nn.Sequential, 
 
     Raises:
         FileNotFoundError: missing file.
-        ValueError: not a training checkpoint.
+        ValueError: not a training checkpoint, or tensors that do not fit the
+            model its config describes.
     """
     ckpt = load_checkpoint(path)
-    config = RunConfig.from_dict(ckpt.meta["config"])
-    model = build_model(config, ckpt.meta["num_features"], ckpt.meta["num_classes"])
-    model.load_state_dict(ckpt.model_state)
+    try:
+        config = RunConfig.from_dict(ckpt.meta["config"])
+        model = build_model(config, ckpt.meta["num_features"], ckpt.meta["num_classes"],
+                            feature_shape=ckpt.meta.get("feature_shape"))
+        model.load_state_dict(ckpt.model_state)
+    except (KeyError, TypeError, RuntimeError, ConfigError) as err:
+        detail = " ".join(str(err).split())[:300]  # one line
+        raise ValueError(f"{path} does not hold the model its header describes "
+                         f"({type(err).__name__}: {detail})") from None
     return model.eval(), config
 
 
@@ -100,10 +143,11 @@ def load_run(run_dir: str | os.PathLike[str], which: str = "best") -> nn.Sequent
     Args:
         run_dir: a directory written by :func:`bitlogic.train.train`.
         which: ``best`` (best by validation; falls back to the latest when the
-            run has no best file yet) or ``last`` (the latest checkpoint).
+            run has no best file yet, or, with a ``RuntimeWarning``, when the
+            best file is unreadable) or ``last`` (the latest checkpoint).
 
     Raises:
-        ValueError: ``which`` is not ``best`` or ``last``.
+        ValueError: ``which`` is not ``best`` or ``last``, or no candidate is readable.
         FileNotFoundError: no checkpoint in ``run_dir``.
     """
     if which not in ("best", "last"):
@@ -112,10 +156,35 @@ def load_run(run_dir: str | os.PathLike[str], which: str = "best") -> nn.Sequent
     if not run.is_dir():
         raise FileNotFoundError(f"run directory {run} does not exist")
     candidates = [BEST_FILE, CHECKPOINT_FILE] if which == "best" else [CHECKPOINT_FILE]
-    for name in candidates:
-        if (run / name).is_file():
-            return model_from_checkpoint(run / name)[0]
+    present = [run / name for name in candidates if (run / name).is_file()]
+    for i, path in enumerate(present):
+        try:
+            return model_from_checkpoint(path)[0]
+        except ValueError as err:
+            if i + 1 == len(present):
+                raise
+            warnings.warn(f"bitlogic: {err}; using {present[i + 1].name} instead",
+                          RuntimeWarning, stacklevel=2)
     raise FileNotFoundError(f"{run} holds no {' or '.join(candidates)}; is it a run directory?")
+
+
+class ArtifactError(ValueError):
+    """A file of a run (checkpoint, netlist, config) is unreadable or inconsistent; names it."""
+
+
+def _artifact_errors(method: Callable[[Artifact], Any]) -> Callable[[Artifact], Any]:
+    """Re-raise the documented ``ValueError`` of a load path as :class:`ArtifactError`."""
+
+    @functools.wraps(method)
+    def wrapper(self: Artifact) -> Any:
+        try:
+            return method(self)
+        except ArtifactError:
+            raise
+        except ValueError as err:
+            raise ArtifactError(str(err)) from None
+
+    return wrapper
 
 
 @dataclass(frozen=True)
@@ -132,6 +201,7 @@ class Artifact:
     path: Path
     run_dir: Path | None
 
+    @_artifact_errors
     def config(self) -> RunConfig | None:
         """The run config: from the run directory, the checkpoint or the netlist metadata."""
         if self.kind == "checkpoint":
@@ -143,6 +213,7 @@ class Artifact:
             return RunConfig.from_dict(json.loads(raw)) if raw else None
         return None
 
+    @_artifact_errors
     def model(self) -> nn.Sequential | None:
         """The trainable model (``None`` for a bare netlist)."""
         if self.kind == "run":
@@ -151,17 +222,31 @@ class Artifact:
             return model_from_checkpoint(self.path)[0]
         return None
 
+    @_artifact_errors
     def netlist(self) -> Any:
-        """The :class:`~bitlogic.netlist.LogicNetlist`: loaded, or frozen from the model."""
+        """The :class:`~bitlogic.netlist.LogicNetlist`: loaded, or frozen from the model.
+
+        A run whose ``netlist.safetensors`` is unreadable is frozen again from
+        its checkpoint, with a ``RuntimeWarning``.
+        """
         from bitlogic.netlist import LogicNetlist
 
         if self.kind == "netlist":
             return LogicNetlist.load(self.path)
         if self.kind == "run" and (self.path / NETLIST_FILE).is_file():
-            return LogicNetlist.load(self.path / NETLIST_FILE)
+            try:
+                return LogicNetlist.load(self.path / NETLIST_FILE)
+            except ValueError as err:
+                if not any((self.path / n).is_file() for n in (BEST_FILE, CHECKPOINT_FILE)):
+                    raise
+                warnings.warn(f"bitlogic: {err}; freezing the run's checkpoint instead",
+                              RuntimeWarning, stacklevel=3)
         from bitlogic.layers import to_netlist
 
-        return to_netlist(self.model())
+        from .splits import input_scaling
+
+        model = self.model()
+        return to_netlist(model, input_scaling=input_scaling(self.config(), model))
 
 
 def safetensors_header(path: Path) -> dict[str, str]:

