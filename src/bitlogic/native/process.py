@@ -44,11 +44,16 @@ def keep_freed_memory() -> bool:
     return bool(mallopt(m_trim_threshold, big)) and bool(mallopt(m_mmap_threshold, 1 << 25))
 
 
-#: How the trainer asks OpenMP to wait at a barrier: sleep, not spin. With
-#: spinning, a 2-thread region on a 2-core machine that runs one other busy
-#: process stalls each time a thread is descheduled, while its partner burns
-#: the core spinning: ``mnist-s`` fell 8-13x instead of the fair ~2x.
-OPENMP_WAIT_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
+#: How the trainer asks OpenMP (libgomp) to wait at a barrier: spin briefly,
+#: then sleep. With the default long spin, a 2-thread region on a 2-core
+#: machine that runs one other busy process stalls each time a thread is
+#: descheduled, while its partner burns the core spinning (``mnist-s``:
+#: contended / alone 0.25-0.37). Sleeping at once (``OMP_WAIT_POLICY=PASSIVE``)
+#: gave 0.74 contended but cost 28% alone; 20000 spins gave 0.37-0.57
+#: contended and -15% to +2% alone over three runs, whose default-policy
+#: figure alone varied by 30% (``benchmarks/train_step.py --contended``,
+#: 2026-12-02): the benchmark needs more repeats to settle the choice.
+OPENMP_WAIT_ENV = {"GOMP_SPINCOUNT": "20000"}
 
 
 def openmp_started() -> bool:
@@ -69,7 +74,7 @@ def openmp_started() -> bool:
 def prefer_passive_openmp_wait() -> dict[str, str]:
     """Set :data:`OPENMP_WAIT_ENV` for this process, before its OpenMP runtime starts.
 
-    OpenMP reads ``OMP_WAIT_POLICY`` once, when the runtime loads (torch loads
+    OpenMP reads its wait settings once, when the runtime loads (torch loads
     it on import), so the command line calls this before importing torch. A
     variable the user set is left alone, and nothing changes once a runtime is
     loaded.
