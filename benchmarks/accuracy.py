@@ -53,7 +53,7 @@ def _row(name: str, run_dir: Path, data_dir: str | None, wall_s: float, note: st
     metrics = read_metrics(run_dir)
     summary = metrics["summary"]
     netlist = LogicNetlist.load(run_dir / "netlist.safetensors")
-    x, y = load_split(config, "test", data_dir)
+    x, y = load_split(config, "test", data_dir, raw=netlist.takes_raw_features)
     packed = evaluate_packed(netlist, x, y, repeat=max(1, 100_000 // len(y)))
     return {
         "preset": name,

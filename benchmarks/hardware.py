@@ -68,7 +68,7 @@ def measure(preset: str, run_dir: Path, data_dir: str | None, ecp5: bool, tool: 
     """Every figure of one trained run."""
     netlist = LogicNetlist.load(run_dir / "netlist.safetensors")
     config = read_config(run_dir / "config.yaml")
-    x, y = load_split(config, "test", data_dir)
+    x, y = load_split(config, "test", data_dir, raw=netlist.takes_raw_features)
     x, y = x.numpy(), y.numpy()
     small, simplified = netlist.simplify()
     full_engine = PackedLogicNet(netlist, simplify=False)

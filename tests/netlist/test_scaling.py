@@ -110,6 +110,7 @@ def test_every_backend_takes_raw_features(tmp_path):
     _, counts = evaluate_netlist(net, raw)
     scaled_net = LogicNetlist(net.num_inputs, net.layers, net.num_classes, net.tau,
                               InputEncoding(net.encoding.thresholds))
+    assert net.takes_raw_features and not scaled_net.takes_raw_features
     _, expected = evaluate_netlist(scaled_net, net.encoding.scaling.apply(raw))
     np.testing.assert_array_equal(counts, expected, err_msg="seed 2: reference")
     for use_native in (False, None):

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     if args.data is not None:
         if args.split is not None or args.dataset is not None:
             raise CliError("--data evaluates every row of FILE; drop --split and --dataset")
-        raw = art.kind == "netlist" and _takes_raw_features(art.netlist())
+        raw = art.kind == "netlist" and art.netlist().takes_raw_features
         return _report(args, art, *_table_rows(args, config, raw), args.data, "all")
     args.split = args.split or "test"
     if config is None and args.split == "val":
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     if config is None:
         raise CliError(f"{args.path} does not say which dataset it was trained on; "
                        f"pass --dataset NAME")
-    raw = art.kind == "netlist" and _takes_raw_features(art.netlist())
+    raw = art.kind == "netlist" and art.netlist().takes_raw_features
     try:
         x, y = load_split(config, args.split, args.data_dir, raw=raw)
     except FileNotFoundError as err:  # dataset files not downloaded, or a wrong --data-dir
@@ -66,11 +66,6 @@ def run(args: argparse.Namespace) -> int:
     if len(y) == 0:
         raise CliError(f"the {args.split} split of this run is empty (dataset.val_fraction=0?)")
     return _report(args, art, x, y, config.dataset.name, args.split)
-
-
-def _takes_raw_features(netlist) -> bool:
-    """A netlist whose encoding stores the input scaling reads raw features."""
-    return netlist.encoding is not None and netlist.encoding.scaling is not None
 
 
 def _table_rows(args: argparse.Namespace, config: RunConfig | None, raw: bool):

@@ -225,6 +225,11 @@ class LogicNetlist:
         return self.encoding.num_features if self.encoding is not None else self.num_inputs
 
     @property
+    def takes_raw_features(self) -> bool:
+        """True when the encoding stores its input scaling: feed raw, unscaled features."""
+        return self.encoding is not None and self.encoding.scaling is not None
+
+    @property
     def num_gates(self) -> int:
         """Total number of LUTs over all layers."""
         return sum(layer.n_out for layer in self.layers)
