@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import subprocess
 import sys
@@ -17,25 +15,19 @@ from safetensors.torch import load_file
 from bitlogic.cli import main
 from bitlogic.netlist import LogicNetlist
 from bitlogic.train.metrics import read_metrics
+from tests.cli.run_cli import run_cli
 
 # One --set may carry several overrides, and --set may repeat (both forms are used).
 SMALL = ["--set", "model.widths=[60,60]", "train.num_threads=1",
          "--set", "train.max_steps_per_epoch=4"]
 
 
-def _run(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    threads = torch.get_num_threads()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    torch.set_num_threads(threads)
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     run = tmp_path_factory.mktemp("cli") / "run"
-    code, out, _ = _run(["train", "--preset", "digits-tiny", "--out", str(run), "--epochs", "2",
+    code, out, _ = run_cli(["train", "--preset", "digits-tiny", "--out", str(run), "--epochs", "2",
                          "--seed", "3", "--quiet", *SMALL])
     assert code == 0
     assert f"run: {run}" in out and "test accuracy: soft" in out
@@ -52,7 +44,7 @@ def test_train_writes_a_complete_run_directory(run_dir):
 
 
 def test_eval_json_of_a_run_matches_the_training_summary(run_dir):
-    code, out, _ = _run(["eval", str(run_dir), "--json"])
+    code, out, _ = run_cli(["eval", str(run_dir), "--json"])
     assert code == 0
     report = json.loads(out)  # exactly one JSON object and nothing else
     summary = read_metrics(run_dir)["summary"]
@@ -61,8 +53,8 @@ def test_eval_json_of_a_run_matches_the_training_summary(run_dir):
 
 
 def test_eval_of_the_netlist_on_the_packed_engine_agrees(run_dir):
-    _, out_run, _ = _run(["eval", str(run_dir), "--json"])
-    code, out, _ = _run(["eval", str(run_dir / "netlist.safetensors"), "--json"])
+    _, out_run, _ = run_cli(["eval", str(run_dir), "--json"])
+    code, out, _ = run_cli(["eval", str(run_dir / "netlist.safetensors"), "--json"])
     assert code == 0
     report = json.loads(out)
     assert report["engine"].startswith("packed")
@@ -71,7 +63,7 @@ def test_eval_of_the_netlist_on_the_packed_engine_agrees(run_dir):
 
 
 def test_eval_validation_split(run_dir):
-    code, out, _ = _run(["eval", str(run_dir), "--split", "val", "--json"])
+    code, out, _ = run_cli(["eval", str(run_dir), "--split", "val", "--json"])
     assert code == 0
     report = json.loads(out)
     assert report["split"] == "val" and report["n"] == 135  # 10% of the 1348 digits
@@ -80,7 +72,7 @@ def test_eval_validation_split(run_dir):
 
 
 def test_eval_plain_text(run_dir):
-    code, out, _ = _run(["eval", str(run_dir / "netlist.safetensors")])
+    code, out, _ = run_cli(["eval", str(run_dir / "netlist.safetensors")])
     assert code == 0 and out.startswith("digits test: accuracy ") and "samples/s" in out
 
 
@@ -88,7 +80,8 @@ def test_export_netlist_from_run_and_checkpoint(run_dir, tmp_path):
     reference = LogicNetlist.load(run_dir / "netlist.safetensors")
     for source in (run_dir, run_dir / "best.safetensors"):
         out = tmp_path / source.name
-        code, printed, _ = _run(["export", str(source), "--format", "netlist", "--out", str(out)])
+        code, printed, _ = run_cli(["export", str(source), "--format", "netlist",
+                                    "--out", str(out)])
         assert code == 0
         assert printed.strip() == str(out / "netlist.safetensors")
         assert LogicNetlist.load(out / "netlist.safetensors").layers == reference.layers
@@ -100,7 +93,7 @@ def test_export_c_and_verilog(run_dir, tmp_path, fmt, function):
 
     if not hasattr(backends, function):
         pytest.skip(f"bitlogic.backends.{function} is not available in this build yet")
-    code, printed, err = _run(["export", str(run_dir), "--format", fmt, "--out", str(tmp_path)])
+    code, printed, err = run_cli(["export", str(run_dir), "--format", fmt, "--out", str(tmp_path)])
     assert code == 0, err
     written = [line for line in printed.splitlines() if line]
     assert written and all((tmp_path / line).is_file() or line.startswith(str(tmp_path))
@@ -109,11 +102,11 @@ def test_export_c_and_verilog(run_dir, tmp_path, fmt, function):
 
 
 def test_info_reports_layers_luts_parameters_and_gates(run_dir):
-    code, out, _ = _run(["info", str(run_dir)])
+    code, out, _ = run_cli(["info", str(run_dir)])
     assert code == 0
     assert "64 features x 3 thresholds = 192 input bits" in out
     assert "rank 4: 120" in out and "gates: 120" in out and "parameters: 1920" in out
-    code, out, _ = _run(["info", str(run_dir / "netlist.safetensors"), "--json"])
+    code, out, _ = run_cli(["info", str(run_dir / "netlist.safetensors"), "--json"])
     info = json.loads(out)
     assert [layer["neurons"] for layer in info["layers"]] == [60, 60]
     assert [layer["inputs"] for layer in info["layers"]] == [192, 60]
@@ -126,26 +119,26 @@ def test_synth_report(run_dir):
 
     if not hasattr(backends, "synth_report"):
         pytest.skip("bitlogic.backends.synth_report is not available in this build yet")
-    code, out, err = _run(["synth-report", str(run_dir / "netlist.safetensors")])
+    code, out, err = run_cli(["synth-report", str(run_dir / "netlist.safetensors")])
     assert code == 0, err
     assert out.strip()
 
 
 def test_cli_resume_continues_bit_identically(tmp_path):
     straight, resumed = tmp_path / "a", tmp_path / "b"
-    assert _run(["train", "--out", str(straight), "--epochs", "2", "--quiet", *SMALL])[0] == 0
-    assert _run(["train", "--out", str(resumed), "--epochs", "1", "--quiet", *SMALL])[0] == 0
-    assert _run(["train", "--out", str(resumed), "--resume", "--epochs", "2", "--quiet"])[0] == 0
+    assert run_cli(["train", "--out", str(straight), "--epochs", "2", "--quiet", *SMALL])[0] == 0
+    assert run_cli(["train", "--out", str(resumed), "--epochs", "1", "--quiet", *SMALL])[0] == 0
+    assert run_cli(["train", "--out", str(resumed), "--resume", "--epochs", "2", "--quiet"])[0] == 0
     a = load_file(str(straight / "checkpoint.safetensors"))
     b = load_file(str(resumed / "checkpoint.safetensors"))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_presets_command_lists_the_registry():
-    code, out, _ = _run(["presets"])
+    code, out, _ = run_cli(["presets"])
     assert code == 0
     assert {line.split()[0] for line in out.splitlines()} >= {"digits-tiny", "mnist-s"}
-    code, out, _ = _run(["presets", "--show", "mnist-dwn"])
+    code, out, _ = run_cli(["presets", "--show", "mnist-dwn"])
     assert "parametrization: dwn" in out
 
 
@@ -159,21 +152,21 @@ def test_presets_command_lists_the_registry():
     (["train", "--resume"], "--resume needs --out"),
 ])
 def test_user_errors_exit_2_with_one_line(argv, fragment, tmp_path):
-    code, out, err = _run(argv)
+    code, out, err = run_cli(argv)
     assert code == 2
     assert err.startswith("bitlogic: error: ") and fragment in err
     assert "Traceback" not in err and out == ""
 
 
 def test_resume_of_a_missing_run_is_a_clean_error(tmp_path):
-    code, _, err = _run(["train", "--out", str(tmp_path / "none"), "--resume"])
+    code, _, err = run_cli(["train", "--out", str(tmp_path / "none"), "--resume"])
     assert code == 2 and "config.yaml" in err and "does not exist" in err
 
 
 def test_a_file_that_is_not_an_artifact(tmp_path):
     bogus = tmp_path / "notes.txt"
     bogus.write_text("hello")
-    code, _, err = _run(["info", str(bogus)])
+    code, _, err = run_cli(["info", str(bogus)])
     assert code == 2 and "is not a safetensors file" in err
 
 
@@ -185,7 +178,7 @@ def test_console_script_exits_2_without_traceback():
 
 
 def test_unknown_dataset_is_a_user_error(run_dir):
-    code, out, err = _run(["eval", str(run_dir / "netlist.safetensors"), "--dataset", "mnsit"])
+    code, out, err = run_cli(["eval", str(run_dir / "netlist.safetensors"), "--dataset", "mnsit"])
     assert code == 2 and out == ""
     assert "dataset.name must be one of" in err and "'digits'" in err
 
@@ -221,7 +214,7 @@ def test_export_formats_come_from_the_registry(run_dir, tmp_path):
 
     EXPORTERS.register("toy", toy)
     try:
-        code, printed, _ = _run(["export", str(run_dir), "--format", "toy", "--out",
+        code, printed, _ = run_cli(["export", str(run_dir), "--format", "toy", "--out",
                                  str(tmp_path)])
         assert code == 0 and printed.strip() == str(tmp_path / "toy.txt")
         assert (tmp_path / "toy.txt").read_text() == "120"
@@ -248,12 +241,12 @@ def test_synth_targets_come_from_the_flow_registry():
 def test_export_into_a_file_is_a_user_error(run_dir, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    code, _, err = _run(["export", str(run_dir), "--format", "netlist", "--out", str(blocker)])
+    code, _, err = run_cli(["export", str(run_dir), "--format", "netlist", "--out", str(blocker)])
     assert code == 2 and "is not a directory" in err
 
 
 def test_training_into_a_finished_run_is_a_user_error(run_dir):
-    code, _, err = _run(["train", "--out", str(run_dir), "--quiet"])
+    code, _, err = run_cli(["train", "--out", str(run_dir), "--quiet"])
     assert code == 2 and "already holds a training checkpoint" in err
 
 
@@ -269,7 +262,7 @@ def test_info_lists_conv_and_pool_modules_with_output_shapes(tmp_path):
     ).eval()
     path = tmp_path / "conv.netlist.safetensors"
     to_netlist(model, input_shape=(1, 8, 8)).save(path)
-    rc, out, _ = _run(["info", str(path), "--json"])
+    rc, out, _ = run_cli(["info", str(path), "--json"])
     assert rc == 0
     modules = json.loads(out)["modules"]
     assert [(m["module"], m["output_shape"], m["netlist_layers"], m["luts"]) for m in modules] == [
@@ -277,7 +270,7 @@ def test_info_lists_conv_and_pool_modules_with_output_shapes(tmp_path):
         ("OrPool2d", [8, 4, 4], 1, 8 * 16),
         ("LogicDense", [40], 1, 40),
     ]
-    rc, text, _ = _run(["info", str(path)])
+    rc, text, _ = run_cli(["info", str(path)])
     assert rc == 0 and "LogicConv2d" in text and "8x4x4" in text
 
 
@@ -307,7 +300,7 @@ def table_run(tmp_path_factory):
     _write_table(folder / "iris.csv", 120, TABLE_SEED)
     _write_table(folder / "new.csv", 30, TABLE_SEED + 1, columns=("c", "species", "a", "b"))
     run = folder / "run"
-    code, out, err = _run(["train", "--data", str(folder / "iris.csv"), "--target", "species",
+    code, out, err = run_cli(["train", "--data", str(folder / "iris.csv"), "--target", "species",
                            "--out", str(run), *TABLE_SMALL])
     assert code == 0, err
     return folder, run, out
@@ -367,7 +360,7 @@ def test_a_changed_table_asks_for_data(table_run, tmp_path):
     _write_table(moved, 120, TABLE_SEED + 2)
     (copy / "config.yaml").write_text(config.replace(str((folder / "iris.csv").resolve()),
                                                      str(moved)))
-    code, _, err = _run(["eval", str(copy)])
+    code, _, err = run_cli(["eval", str(copy)])
     assert code == 2 and "changed since training" in err and "--data FILE" in err
 
 
@@ -375,7 +368,7 @@ def test_an_npz_table_with_many_classes_rounds_the_last_width(tmp_path):
     rng = np.random.default_rng(TABLE_SEED)
     np.savez(tmp_path / "t.npz", X=rng.normal(size=(140, 4)).astype(np.float32),
              y=np.arange(140) % 7)
-    code, out, err = _run(["train", "--data", str(tmp_path / "t.npz"), "--out",
+    code, out, err = run_cli(["train", "--data", str(tmp_path / "t.npz"), "--out",
                            str(tmp_path / "run"), "--epochs", "1", "--set",
                            "train.num_threads=1", "train.max_steps_per_epoch=2"])
     assert code == 0, err
@@ -396,29 +389,29 @@ def test_bad_tables_are_user_errors(tmp_path, text, argv, fragment):
     path = tmp_path / "t.csv"
     if text is not None:
         path.write_text(text, encoding="utf-8")
-    code, out, err = _run(["train", "--data", str(path), "--out", str(tmp_path / "r"), *argv])
+    code, out, err = run_cli(["train", "--data", str(path), "--out", str(tmp_path / "r"), *argv])
     assert code == 2 and fragment in err and "Traceback" not in err
     assert not (tmp_path / "r").exists()  # nothing was started
 
 
 def test_data_flags_that_do_not_fit(run_dir, tmp_path):
-    code, _, err = _run(["train", "--target", "y"])
+    code, _, err = run_cli(["train", "--target", "y"])
     assert code == 2 and "pass --data too" in err
-    code, _, err = _run(["train", "--data", "t.csv", "--out", str(run_dir), "--resume"])
+    code, _, err = run_cli(["train", "--data", "t.csv", "--out", str(run_dir), "--resume"])
     assert code == 2 and "omit it when resuming" in err
-    code, _, err = _run(["eval", str(run_dir), "--data", "t.csv"])
+    code, _, err = run_cli(["eval", str(run_dir), "--data", "t.csv"])
     assert code == 2 and "--data needs a run trained on a table" in err and "'digits'" in err
-    code, _, err = _run(["eval", str(run_dir), "--data", "t.csv", "--split", "val"])
+    code, _, err = run_cli(["eval", str(run_dir), "--data", "t.csv", "--split", "val"])
     assert code == 2 and "drop --split" in err
 
 
 # -- rough edges ------------------------------------------------------------------------------
 
 def test_presets_name_prints_that_preset():
-    code, out, _ = _run(["presets", "digits-tiny"])
+    code, out, _ = run_cli(["presets", "digits-tiny"])
     assert code == 0 and out.startswith("name: digits-tiny\n") and "widths:" in out
-    assert _run(["presets", "--show", "digits-tiny"])[1] == out
-    code, _, err = _run(["presets", "mnist-xxl"])
+    assert run_cli(["presets", "--show", "digits-tiny"])[1] == out
+    code, _, err = run_cli(["presets", "mnist-xxl"])
     assert code == 2 and "valid presets:" in err
 
 
@@ -460,7 +453,7 @@ def test_info_of_a_netlist_frozen_in_python_says_what_it_knows(tmp_path):
     model = nn.Sequential(Thermometer(3), LogicDense(12, 20, lut_rank=4), GroupSum(2)).eval()
     path = tmp_path / "net.safetensors"
     to_netlist(model).save(path)
-    code, out, _ = _run(["info", str(path)])
+    code, out, _ = run_cli(["info", str(path)])
     assert code == 0 and "None" not in out
     assert "frozen outside the trainer (no preset or dataset recorded)" in out
     assert "parametrizations LightLUT" in out

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-
 import numpy as np
 import pytest
-import torch
 from differential import assert_passed, simulate
 
 from bitlogic.backends.verilog_testbench import input_words
@@ -15,23 +11,17 @@ from bitlogic.cli import main
 from bitlogic.netlist import LogicNetlist
 from bitlogic.train.runs import resolve_artifact
 from bitlogic.train.splits import load_split
+from tests.cli.run_cli import run_cli
 
 SMALL = ["--set", "model.widths=[60,60]", "train.num_threads=1", "train.max_steps_per_epoch=4"]
 
 
-def _run(argv: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    threads = torch.get_num_threads()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(argv)
-    torch.set_num_threads(threads)
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory):
     run = tmp_path_factory.mktemp("cli-hdl") / "run"
-    code, _, err = _run(["train", "--preset", "digits-tiny", "--out", str(run), "--epochs", "1",
+    code, _, err = run_cli(["train", "--preset", "digits-tiny", "--out", str(run), "--epochs", "1",
                          "--seed", "5", "--quiet", *SMALL])
     assert code == 0, err
     return run
@@ -51,7 +41,7 @@ def _input_fields(path, out_width: int) -> list[int]:
 
 
 def test_verilog_export_is_named_and_replays_the_test_split(run_dir, tmp_path, iverilog):
-    code, printed, err = _run(["export", str(run_dir), "--format", "verilog", "--out",
+    code, printed, err = run_cli(["export", str(run_dir), "--format", "verilog", "--out",
                                str(tmp_path), "--name", "digits_net", "--pipeline",
                                "--test-vectors", "20"])
     assert code == 0, err
@@ -67,7 +57,7 @@ def test_verilog_export_is_named_and_replays_the_test_split(run_dir, tmp_path, i
 
 def test_verilog_export_with_onchip_encoding(run_dir, tmp_path, iverilog):
     # unsigned 9.4 holds both the raw digits pixels (0..16) and the scaled ones (k/16)
-    code, _, err = _run(["export", str(run_dir), "--format", "verilog", "--out", str(tmp_path),
+    code, _, err = run_cli(["export", str(run_dir), "--format", "verilog", "--out", str(tmp_path),
                          "--encoder", "onchip", "--feature-width", "9", "--feature-frac-bits",
                          "4", "--feature-unsigned", "--test-vectors", "30"])
     assert code == 0, err
@@ -76,11 +66,11 @@ def test_verilog_export_with_onchip_encoding(run_dir, tmp_path, iverilog):
 
 
 def test_onchip_format_errors_are_user_errors(run_dir, tmp_path):
-    code, _, err = _run(["export", str(run_dir), "--format", "verilog", "--out", str(tmp_path),
+    code, _, err = run_cli(["export", str(run_dir), "--format", "verilog", "--out", str(tmp_path),
                          "--encoder", "onchip", "--feature-width", "3", "--feature-frac-bits",
                          "4"])
     assert code == 2 and "does not fit the signed 3-bit" in err
-    code, _, err = _run(["export", str(run_dir), "--format", "verilog", "--out", str(tmp_path),
+    code, _, err = run_cli(["export", str(run_dir), "--format", "verilog", "--out", str(tmp_path),
                          "--feature-width", "8"])
     assert code == 2 and "encoder='onchip'" in err
 
@@ -96,20 +86,20 @@ def test_a_bare_netlist_falls_back_to_random_vectors_and_says_so(run_dir, tmp_pa
     netlist = LogicNetlist.load(run_dir / "netlist.safetensors")
     netlist.metadata = {}  # forget the training config, so the dataset is unknown
     bare = netlist.save(tmp_path / "bare.safetensors")
-    code, _, err = _run(["export", str(bare), "--format", "verilog", "--out",
+    code, _, err = run_cli(["export", str(bare), "--format", "verilog", "--out",
                          str(tmp_path / "v")])
     assert code == 0 and "the testbench uses random vectors" in err
 
 
 def test_c_export_takes_the_name(run_dir, tmp_path):
-    code, _, err = _run(["export", str(run_dir), "--format", "c", "--out", str(tmp_path),
+    code, _, err = run_cli(["export", str(run_dir), "--format", "c", "--out", str(tmp_path),
                          "--name", "digits_net"])
     assert code == 0, err
     assert "digits_net_eval_batch" in (tmp_path / "digits_net.h").read_text()
 
 
 def test_aiger_export(run_dir, tmp_path, yosys):
-    code, printed, err = _run(["export", str(run_dir), "--format", "aiger", "--out",
+    code, printed, err = run_cli(["export", str(run_dir), "--format", "aiger", "--out",
                                str(tmp_path), "--name", "digits_net"])
     assert code == 0, err
     assert printed.split() == [str(tmp_path / "digits_net.aig"),
