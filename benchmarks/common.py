@@ -73,19 +73,38 @@ def start_busy_loop(seconds: float) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", BUSY_LOOP, str(seconds)])
 
 
-def alone_and_contended(script: str, cfg: dict, extra_env: dict[str, str], key: str,
-                        busy_s: float = 600.0) -> dict:
-    """``cfg`` measured by :func:`spawn_worker` alone, then next to one busy-loop process.
+def alone_and_contended(script: str, cfg: dict, policies: dict[str, dict[str, str]],
+                        key: str, repeats: int = 5, busy_s: float = 600.0) -> dict[str, dict]:
+    """Each policy's figure ``key`` alone and next to one busy-loop process, interleaved.
+
+    Every round measures each policy alone, then each next to one busy loop
+    (started for that half of the round), each in a fresh :func:`spawn_worker`
+    process; the order of the policies rotates from round to round. So a drift
+    of the machine (another tenant, the clock) lands on every policy alike,
+    instead of on whichever ran last.
+
+    Args:
+        policies: name -> environment variables the worker runs with.
+        repeats: rounds.
 
     Returns:
-        ``{"alone", "contended", "ratio"}`` of the worker's figure ``key``.
+        name -> ``{"alone": [...], "contended": [...]}``, one figure per round.
     """
-    alone = spawn_worker(script, cfg, extra_env)[key]
-    busy = start_busy_loop(busy_s)
-    try:
-        time.sleep(0.2)  # let the scheduler see the competitor before the warm-up
-        contended = spawn_worker(script, cfg, extra_env)[key]
-    finally:
-        busy.kill()
-        busy.wait()
-    return {"alone": alone, "contended": contended, "ratio": contended / alone}
+    names = list(policies)
+    out = {name: {"alone": [], "contended": []} for name in names}
+    for r in range(repeats):
+        order = names[r % len(names):] + names[: r % len(names)]
+        for name in order:
+            out[name]["alone"].append(spawn_worker(script, cfg, policies[name])[key])
+        busy = start_busy_loop(busy_s)
+        try:
+            time.sleep(0.2)  # let the scheduler see the competitor before the warm-up
+            for name in order:
+                out[name]["contended"].append(spawn_worker(script, cfg, policies[name])[key])
+        finally:
+            busy.kill()
+            busy.wait()
+        print(f"  round {r + 1}/{repeats}: " + ", ".join(
+            f"{n} {out[n]['alone'][-1]:.0f} / {out[n]['contended'][-1]:.0f}" for n in names),
+            flush=True)
+    return out

@@ -23,9 +23,10 @@ activations back in.
 
 ``--contended`` measures the trainer under contention instead: each
 configuration runs alone, then next to one bounded CPU-bound busy-loop
-process, once with the OpenMP wait policy the trainer sets
-(``bitlogic.native.OPENMP_WAIT_ENV``) and once with OpenMP's default
-(spinning); it prints samples/s alone, contended and their ratio (target:
+process, with the OpenMP wait policy the trainer sets
+(``bitlogic.native.OPENMP_WAIT_ENV``), with OpenMP's default (spinning) and
+with any policy ``--waits`` adds, over ``--repeats`` interleaved rounds; it
+prints the medians of samples/s alone and contended and their ratio (target:
 contended >= 40% of alone, and the trainer's policy within 5% of the default
 when alone). Throughput there is samples over the total time of the timed
 steps, so stalls count.
@@ -33,6 +34,7 @@ steps, so stalls count.
 Usage:
     python benchmarks/train_step.py                      # everything, 1 and 2 threads
     python benchmarks/train_step.py --contended          # mnist-s net, 2 threads, busy neighbour
+    python benchmarks/train_step.py --contended --waits passive spin2000 --repeats 7
     python benchmarks/train_step.py --nets wide --threads 2 --params light dwn
     python benchmarks/train_step.py --compile --nets deep --params light
 """
@@ -231,43 +233,66 @@ def _table(rows: list[dict]) -> list[str]:
     return out
 
 
-# The OpenMP wait settings compared: the trainer's, and OpenMP's default (spinning).
-WAIT_POLICIES = {"trainer": None, "default": {}}
+# OpenMP wait settings ``--waits`` can name: the trainer's, OpenMP's default
+# (spinning), sleeping at once, or ``spinN`` (``GOMP_SPINCOUNT=N``).
+WAIT_POLICIES = {"trainer": None, "default": {}, "passive": {"OMP_WAIT_POLICY": "PASSIVE"}}
 CONTENDED_STEPS = 40
+
+
+def _wait_env(name: str) -> dict[str, str]:
+    from bitlogic.native import OPENMP_WAIT_ENV
+
+    if name.startswith("spin") and name[4:].isdigit():
+        return {"GOMP_SPINCOUNT": name[4:]}
+    if name not in WAIT_POLICIES:
+        raise SystemExit(f"--waits: unknown policy {name!r}; use {sorted(WAIT_POLICIES)} "
+                         "or spinN")
+    env = WAIT_POLICIES[name]
+    return dict(OPENMP_WAIT_ENV) if env is None else env
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def contended_main(args: argparse.Namespace) -> None:
     """``--contended``: the trainer's throughput alone and next to one busy process."""
-    from bitlogic.native import OPENMP_WAIT_ENV
-
     nets = args.nets if args.nets != list(NETS) else ["mnist-s"]
     params = args.params if args.params != list(FUSED + GENERIC) else ["light"]
     threads = args.threads if args.threads != [1, 2] else [2]
+    waits = list(dict.fromkeys(["trainer", "default", *args.waits]))
+    repeats = 1 if args.quick else args.repeats
     machine = _machine()
     print(machine)
-    lines = ["| net | param | threads | OpenMP wait | alone samples/s | contended samples/s "
-             "| contended / alone |", "|---|---|---|---|---|---|---|"]
+    lines = ["| net | param | threads | OpenMP wait | alone samples/s (median, range) "
+             "| contended samples/s (median, range) | contended / alone |",
+             "|---|---|---|---|---|---|---|"]
     targets = []
     for net in nets:
         for param in params:
             for n in threads:
                 cfg = {"net": net, "param": param, "threads": n, "path": "kernel",
-                       "quick": args.quick, "timed": CONTENDED_STEPS}
-                rows = {}
-                for name, env in WAIT_POLICIES.items():
-                    env = dict(OPENMP_WAIT_ENV) if env is None else env
-                    rows[name] = row = alone_and_contended(__file__, cfg, env,
-                                                           "throughput_per_s")
+                       "quick": args.quick, "timed": args.steps}
+                envs = {name: _wait_env(name) for name in waits}
+                runs = alone_and_contended(__file__, cfg, envs, "throughput_per_s", repeats)
+                medians = {}
+                for name, env in envs.items():
+                    alone, contended = runs[name]["alone"], runs[name]["contended"]
+                    medians[name] = (_median(alone), _median(contended))
                     label = ", ".join(f"{k}={v}" for k, v in env.items()) or "OpenMP default"
-                    lines.append(f"| {net} | {param} | {n} | {label} ({name}) | "
-                                 f"{row['alone']:.0f} | {row['contended']:.0f} | "
-                                 f"{row['ratio']:.2f} |")
+                    lines.append(
+                        f"| {net} | {param} | {n} | {label} ({name}) | {medians[name][0]:.0f} "
+                        f"({min(alone):.0f}-{max(alone):.0f}) | {medians[name][1]:.0f} "
+                        f"({min(contended):.0f}-{max(contended):.0f}) | "
+                        f"{medians[name][1] / medians[name][0]:.2f} |")
                     print(lines[-1], flush=True)
-                ours, spin = rows["trainer"], rows["default"]
-                drop = 1 - ours["alone"] / spin["alone"]
+                (ours_alone, ours_busy), (spin_alone, _) = medians["trainer"], medians["default"]
+                ratio, drop = ours_busy / ours_alone, 1 - ours_alone / spin_alone
                 targets += [
-                    f"{'MET ' if ours['ratio'] >= 0.4 else 'MISSED'} {net} {param} t{n}: "
-                    f"contended / alone = {ours['ratio']:.2f} (>= 0.40)",
+                    f"{'MET ' if ratio >= 0.4 else 'MISSED'} {net} {param} t{n}: "
+                    f"contended / alone = {ratio:.2f} (>= 0.40)",
                     f"{'MET ' if drop <= 0.05 else 'MISSED'} {net} {param} t{n}: alone, "
                     f"trainer's policy vs default = {-drop:+.1%} (drop <= 5%)",
                 ]
@@ -279,8 +304,11 @@ def contended_main(args: argparse.Namespace) -> None:
         f"Machine: {machine}.\n\nCommand: `python benchmarks/train_step.py "
         f"{' '.join(sys.argv[1:])}`\n\n"
         + "\n".join(f"- `{k}`: {NETS[k]['title']}, batch {BATCH}" for k in nets)
-        + f"\n\nsamples/s = {CONTENDED_STEPS} steps x batch / their total time, fresh "
-        "process per figure; the neighbour is one Python busy loop.\n\n"
+        + f"\n\nsamples/s = {args.steps} steps x batch / their total time, fresh "
+        f"process per figure; the neighbour is one Python busy loop. {repeats} interleaved "
+        "rounds: each round measures every policy alone, then every policy next to the "
+        "busy loop, rotating the order; the table gives the median and the range over the "
+        "rounds, and the ratio of the medians.\n\n"
         + "\n".join(lines) + "\n\n```\n" + "\n".join(targets) + "\n```\n")
     print(f"\nwrote {output}")
 
@@ -299,6 +327,13 @@ def main() -> None:
     parser.add_argument("--contended", action="store_true",
                         help="alone vs next to a busy-loop process (default net: mnist-s, "
                              "2 threads, light)")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="--contended: interleaved rounds (default 5)")
+    parser.add_argument("--steps", type=int, default=CONTENDED_STEPS,
+                        help=f"--contended: timed steps per figure (default {CONTENDED_STEPS})")
+    parser.add_argument("--waits", nargs="*", default=[],
+                        help="--contended: more OpenMP wait policies to compare "
+                             "(passive, spinN); trainer and default always run")
     parser.add_argument("--output", type=Path, default=None)
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args()

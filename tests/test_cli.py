@@ -13,7 +13,7 @@ import torch
 from safetensors.torch import load_file
 
 from bitlogic.cli import main
-from bitlogic.netlist import LogicNetlist
+from bitlogic.netlist import InputEncoding, InputScaling, LogicNetlist, NetlistLayer
 from bitlogic.train.metrics import read_metrics
 from tests.cli.run_cli import run_cli
 
@@ -442,6 +442,39 @@ def test_output_into_a_closed_pipe_exits_quietly(run_dir):
     err = proc.stderr.read().decode()
     proc.stderr.close()
     assert proc.wait(timeout=120) == 141 and err == ""
+
+
+def _small_netlist(scaling: InputScaling | None, encoded: bool = True) -> LogicNetlist:
+    """3 features x 2 thresholds (or 6 input bits) -> 4 rank-2 LUTs -> 2 classes."""
+    rng = np.random.default_rng(0)
+    encoding = None
+    if encoded:
+        encoding = InputEncoding(np.sort(rng.random((3, 2)), axis=1).astype(np.float32), scaling)
+    layer = NetlistLayer(rng.integers(0, 6, size=(4, 2)).astype(np.int32),
+                         (rng.random((4, 4)) < 0.5).astype(np.uint8))
+    return LogicNetlist(6, [layer], 2, 1.0, encoding).validate()
+
+
+@pytest.mark.parametrize("case", ["minmax", "divide", "scaled", "bits"])
+def test_info_says_whether_the_netlist_takes_raw_features(tmp_path, case):
+    scaling = {"minmax": InputScaling.minmax(np.zeros(3), np.full(3, 0.5)),
+               "divide": InputScaling.divide(3, 255.0)}.get(case)
+    path = tmp_path / "net.safetensors"
+    _small_netlist(scaling, encoded=case != "bits").save(path)
+    code, out, _ = run_cli(["info", str(path)])
+    assert code == 0
+    line = next(line for line in out.splitlines() if line.startswith("scaling: "))
+    assert line == {
+        "minmax": "scaling: raw features in (minmax scaling), 3 features, clipped to [0, 1]",
+        "divide": "scaling: raw features in (divide by 255 scaling), 3 features",
+        "scaled": "scaling: none stored, pass the scaled features the model was trained on",
+        "bits": "scaling: none (no encoding), pass the input bits",
+    }[case]
+    code, out, _ = run_cli(["info", str(path), "--json"])
+    info = json.loads(out)
+    assert info["raw_features"] is (scaling is not None)
+    assert info["scaling"] == (None if scaling is None else
+                               {"kind": scaling.kind, "features": 3, "clip": scaling.clip})
 
 
 def test_info_of_a_netlist_frozen_in_python_says_what_it_knows(tmp_path):

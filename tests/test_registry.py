@@ -106,7 +106,7 @@ def _families() -> list[tuple[str, Registry, type[Exception], set[str]]]:
          {"constant", "linear", "cosine", "exponential"}),
         ("datasets", DATASETS, KeyError, {"mnist", "fashion-mnist", "cifar10", "digits"}),
         ("ternary layers", LAYERS, ValueError, {"bitlinear", "multi_ternary"}),
-        ("synth flows", FLOWS, ValueError, {"lut6", "xilinx"}),
+        ("synth flows", FLOWS, ValueError, {"lut6", "lut6-whole", "xilinx"}),
         ("export formats", EXPORTERS, ValueError, {"netlist", "c", "verilog"}),
     ]
 
@@ -189,5 +189,5 @@ def test_synth_script_reads_the_flow_registry():
         assert "abc -lut 4" in render_synth_script("toy_flow")
     finally:
         FLOWS.unregister("toy_flow")
-    with pytest.raises(ValueError, match="valid names: ecp5, lut6, xilinx"):
+    with pytest.raises(ValueError, match="valid names: ecp5, lut6, lut6-whole, xilinx"):
         render_synth_script("toy_flow")

@@ -104,6 +104,18 @@ def test_lut6_report_is_broken_down_by_part(yosys):
     assert plain["simplify"] is None and plain["neurons"] == netlist.num_gates
 
 
+def test_whole_net_flow_maps_across_layers_and_reports_totals_only(yosys):
+    # Two rank-2 layers: the whole-net flow can merge a LUT with the two it
+    # reads into one LUT4, which the per-part flow never does.
+    netlist = random_netlist(5, [40, 20], [2, 2], num_classes=2, num_inputs=30)
+    parts = synth_report(netlist, "lut6")
+    whole = synth_report(netlist, "lut6-whole")
+    assert whole["target"] == "lut6-whole" and whole["parts"] is None
+    assert whole["luts_per_neuron"] is None and whole["groupsum_luts_per_bit"] is None
+    assert 0 < whole["luts"] < parts["luts"]
+    assert whole["depth"] < parts["depth"]
+
+
 def test_flows_other_than_ecp5_take_no_place_and_route_arguments():
     with pytest.raises(ValueError, match="takes no place-and-route arguments"):
         synth_report(random_netlist(0, [4], [2], 2), device="25k")

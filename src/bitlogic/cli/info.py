@@ -36,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
         "encoding": None if enc is None else {"features": enc.num_features,
                                               "thresholds": enc.num_thresholds},
         "input_bits": netlist.num_inputs,
+        "raw_features": netlist.takes_raw_features,
+        "scaling": _scaling(netlist),
         "layers": layers,
         "num_classes": netlist.num_classes,
         "tau": netlist.tau,
@@ -62,11 +64,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"table: {t['path']} (sha256 {t['sha256'][:12]}...), target {t['target']!r}, "
               f"classes: {', '.join(t['class_names'])}")
     if enc is not None:
-        raw = "" if enc.scaling is None else f", raw features in ({enc.scaling.kind} scaling)"
         print(f"encoder: {enc.num_features} features x {enc.num_thresholds} thresholds "
-              f"= {netlist.num_inputs} input bits{raw}")
+              f"= {netlist.num_inputs} input bits")
     else:
         print(f"inputs: {netlist.num_inputs} bits")
+    print(f"scaling: {_scaling_line(info['scaling'], enc is not None)}")
     print(f"{'layer':>5} {'inputs':>8} {'neurons':>8} {'rank':>4}")
     for row in layers:
         print(f"{row['layer']:>5} {row['inputs']:>8} {row['neurons']:>8} {row['rank']:>4}")
@@ -81,6 +83,25 @@ def run(args: argparse.Namespace) -> int:
     print(f"neurons: {info['neurons']}  LUTs by rank: {ranks}  gates: {info['gates']}  "
           f"parameters: {params}")
     return 0
+
+
+def _scaling(netlist) -> dict | None:
+    """The input scaling a netlist stores (it then takes raw features), or ``None``."""
+    if not netlist.takes_raw_features:
+        return None
+    scaling = netlist.encoding.scaling
+    return {"kind": scaling.kind, "features": scaling.num_features, "clip": bool(scaling.clip)}
+
+
+def _scaling_line(scaling: dict | None, has_encoding: bool) -> str:
+    """Whether a caller passes raw features and, if so, how the netlist scales them."""
+    if scaling is not None:
+        clip = ", clipped to [0, 1]" if scaling["clip"] else ""
+        return (f"raw features in ({scaling['kind']} scaling), "
+                f"{scaling['features']} features{clip}")
+    if has_encoding:
+        return "none stored, pass the scaled features the model was trained on"
+    return "none (no encoding), pass the input bits"
 
 
 def _table(config) -> dict | None:

@@ -17,7 +17,9 @@ def add_parser(sub) -> None:
     p = sub.add_parser("synth-report", help="FPGA resources (and ECP5 timing) of a netlist")
     p.add_argument("path", metavar="NETLIST")
     p.add_argument("--flow", "--target", dest="target", default="lut6", choices=FLOWS.names(),
-                   help="lut6 (yosys abc -lut 6), xilinx (synth_xilinx), ecp5 (synth_ecp5 + "
+                   help="lut6 (yosys abc -fast -lut 6, part by part), lut6-whole (full abc "
+                        "-lut 6 over the flattened net; slow), xilinx (synth_xilinx), "
+                        "ecp5 (synth_ecp5 + "
                         "nextpnr-ecp5; pip install 'bitlogic[fpga]')")
     p.add_argument("--tool", choices=YOSYS_TOOLS[1:],
                    help="which yosys (default: Debian's for lut6/xilinx, yowasp for ecp5)")
@@ -63,9 +65,9 @@ def format_report(report: dict) -> str:
     if simplified:
         lines.append(f"simplify: {simplified['luts_before']} -> {simplified['luts_after']} "
                      f"netlist LUTs ({100 * simplified['removed_fraction']:.1f}% removed)")
-    for part, row in report.get("parts", {}).items():
+    for part, row in (report.get("parts") or {}).items():
         lines.append(f"  {part:9s} {row['luts']:>8} {cell}s  depth {row['depth']}")
-    if "luts_per_neuron" in report:
+    if report.get("luts_per_neuron") is not None:
         lines.append(f"{cell}s per neuron in the layers: {report['luts_per_neuron']}  "
                      f"GroupSum {cell}s per summed bit: {report['groupsum_luts_per_bit']}  "
                      f"depth: {report['depth']}  FFs: {report['ffs']}")

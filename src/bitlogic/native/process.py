@@ -47,13 +47,14 @@ def keep_freed_memory() -> bool:
 #: How the trainer asks OpenMP (libgomp) to wait at a barrier: spin briefly,
 #: then sleep. With the default long spin, a 2-thread region on a 2-core
 #: machine that runs one other busy process stalls each time a thread is
-#: descheduled, while its partner burns the core spinning (``mnist-s``:
-#: contended / alone 0.25-0.37). Sleeping at once (``OMP_WAIT_POLICY=PASSIVE``)
-#: gave 0.74 contended but cost 28% alone; 20000 spins gave 0.37-0.57
-#: contended and -15% to +2% alone over three runs, whose default-policy
-#: figure alone varied by 30% (``benchmarks/train_step.py --contended``,
-#: 2026-12-02): the benchmark needs more repeats to settle the choice.
-OPENMP_WAIT_ENV = {"GOMP_SPINCOUNT": "20000"}
+#: descheduled, while its partner burns the core spinning. Measured with
+#: ``benchmarks/train_step.py --contended`` (mnist-s net, 2026-12-02, 28
+#: interleaved rounds over four runs, pooled; see
+#: ``benchmarks/results/train_step_contended.md``): contended / alone 0.65 with
+#: 2000 spins against 0.34 for the default, and alone -2.6% (median) against
+#: the default. 20000 spins gave 0.43; ``OMP_WAIT_POLICY=PASSIVE`` 0.70 but
+#: up to -8.6% alone.
+OPENMP_WAIT_ENV = {"GOMP_SPINCOUNT": "2000"}
 
 
 def openmp_started() -> bool:

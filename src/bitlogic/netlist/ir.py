@@ -32,7 +32,6 @@ Example:
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,15 +39,20 @@ from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
+# FORMAT_NAME, NETLIST_HEADER_KEY and is_netlist_file are re-exported: importers use this module.
+from bitlogic.netlist.file_format import (  # noqa: F401
+    FORMAT_NAME,
+    NETLIST_HEADER_KEY,
+    is_netlist_file,
+    load_netlist,
+    save_netlist,
+)
 from bitlogic.netlist.scaling import InputScaling, raw_thresholds
 
 if TYPE_CHECKING:  # optimize imports this module
     from bitlogic.netlist.optimize import SimplifyReport
 
 MAX_RANK = 6
-FORMAT_NAME = "bitlogic-netlist"
-NETLIST_HEADER_KEY = "bitlogic"
-"""The safetensors metadata key holding a netlist file's JSON header."""
 
 
 @dataclass(eq=False)
@@ -317,48 +321,14 @@ class LogicNetlist:
 
         return simplify_netlist(self)
 
-    # -- persistence ---------------------------------------------------------------
+    # -- persistence (the file format: :mod:`bitlogic.netlist.file_format`) -------------
 
     def save(self, path: str | Path) -> Path:
-        """Write the netlist as one safetensors file (no code is ever executed on load).
+        """Validate and write the netlist as one safetensors file; return the path written.
 
-        Tensors: ``encoding.thresholds`` (if any), float64
-        ``encoding.scaling.offset`` and ``encoding.scaling.scale`` (if the
-        encoding has a scaling), ``layers.{i}.indices`` and ``layers.{i}.luts``;
-        the safetensors metadata key ``"bitlogic"`` holds a JSON header with the
-        format name, version and scalar fields (``"scaling": {"clip", "kind"}``
-        with a scaling).
-
-        Returns:
-            The path written.
+        Loading it never executes code. See :mod:`bitlogic.netlist.file_format`.
         """
-        from safetensors.numpy import save_file
-
-        self.validate()
-        tensors: dict[str, np.ndarray] = {}
-        scaling = self.encoding.scaling if self.encoding is not None else None
-        if self.encoding is not None:
-            tensors["encoding.thresholds"] = np.ascontiguousarray(self.encoding.thresholds)
-        if scaling is not None:
-            tensors["encoding.scaling.offset"] = np.ascontiguousarray(scaling.offset)
-            tensors["encoding.scaling.scale"] = np.ascontiguousarray(scaling.scale)
-        for i, layer in enumerate(self.layers):
-            tensors[f"layers.{i}.indices"] = np.ascontiguousarray(layer.indices)
-            tensors[f"layers.{i}.luts"] = np.ascontiguousarray(layer.luts)
-        header = {
-            "format": FORMAT_NAME,
-            "version": self.FORMAT_VERSION,
-            "num_inputs": int(self.num_inputs),
-            "num_classes": int(self.num_classes),
-            "tau": float(self.tau),
-            "num_layers": len(self.layers),
-            "metadata": dict(self.metadata),
-        }
-        if scaling is not None:
-            header["scaling"] = {"clip": bool(scaling.clip), "kind": scaling.kind}
-        path = Path(path)
-        save_file(tensors, str(path), metadata={NETLIST_HEADER_KEY: json.dumps(header)})
-        return path
+        return save_netlist(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> LogicNetlist:
@@ -370,64 +340,7 @@ class LogicNetlist:
             ValueError: not a bitlogic netlist, written by a newer format
                 version, or breaking a rule of :meth:`validate`.
         """
-        from safetensors import safe_open
-
-        try:
-            with safe_open(str(path), framework="np") as f:
-                raw = (f.metadata() or {}).get(NETLIST_HEADER_KEY)
-                tensors = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118
-        except FileNotFoundError:
-            raise
-        except Exception as err:  # safetensors raises its own types for torn or foreign files
-            raise ValueError(f"{path} is not a readable safetensors netlist ({err})") from None
-        if raw is None:
-            raise ValueError(
-                f"{path} is not a bitlogic netlist (no '{NETLIST_HEADER_KEY}' header)"
-            )
-        header = _read_header(raw, path)
-        if header.get("format") != FORMAT_NAME:
-            raise ValueError(
-                f"{path} has unknown format {header.get('format')!r}, expected {FORMAT_NAME!r}"
-            )
-        version = header.get("version")
-        if not _is_int(version) or version > cls.FORMAT_VERSION:
-            raise ValueError(
-                f"{path} uses netlist format version {version!r}; this bitlogic reads up to "
-                f"version {cls.FORMAT_VERSION} (upgrade bitlogic)"
-            )
-        _check_header_sizes(header, path, len(tensors))
-        num_layers = int(header["num_layers"])
-        expected = {f"layers.{i}.{part}" for i in range(num_layers) for part in ("indices", "luts")}
-        if "encoding.thresholds" in tensors:
-            expected.add("encoding.thresholds")
-        scaling_header = header.get("scaling") if "encoding.thresholds" in tensors else None
-        if scaling_header is not None:
-            expected |= {"encoding.scaling.offset", "encoding.scaling.scale"}
-        if set(tensors) != expected:
-            raise ValueError(
-                f"{path} tensors {sorted(tensors)} do not match the header's "
-                f"{num_layers} layers"
-            )
-        encoding = None
-        if "encoding.thresholds" in tensors:
-            encoding = InputEncoding(tensors["encoding.thresholds"],
-                                     _read_scaling(scaling_header, tensors, path))
-        layers = [
-            NetlistLayer(tensors[f"layers.{i}.indices"], tensors[f"layers.{i}.luts"])
-            for i in range(num_layers)
-        ]
-        netlist = cls(
-            num_inputs=int(header["num_inputs"]),
-            layers=layers,
-            num_classes=int(header["num_classes"]),
-            tau=float(header["tau"]),
-            encoding=encoding,
-            metadata=dict(header.get("metadata", {})),
-        )
-        try:
-            return netlist.validate()
-        except ValueError as err:  # name the file: a rule broken on disk, not in code
-            raise ValueError(f"{path}: {err}") from None
+        return load_netlist(path, cls)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, LogicNetlist):
@@ -443,72 +356,6 @@ class LogicNetlist:
         )
 
     __hash__ = None  # type: ignore[assignment]
-
-
-def is_netlist_file(path: str | Path) -> bool:
-    """Whether ``path`` is a safetensors file with a bitlogic netlist header.
-
-    Only the header is read; a missing file, a file that is not safetensors or
-    one written by another program gives ``False``. :meth:`LogicNetlist.load`
-    still checks the format version and every rule.
-    """
-    from safetensors import safe_open
-
-    try:
-        with safe_open(str(path), framework="np") as f:
-            raw = (f.metadata() or {}).get(NETLIST_HEADER_KEY)
-    except Exception:  # safetensors raises its own error types for unreadable files
-        return False
-    if raw is None:
-        return False
-    try:
-        header = json.loads(raw)
-    except json.JSONDecodeError:
-        return False
-    return isinstance(header, dict) and header.get("format") == FORMAT_NAME
-
-
-def _read_header(raw: str, path: str | Path) -> dict:
-    """The JSON header of a netlist file (a JSON object)."""
-    try:
-        header = json.loads(raw)
-    except ValueError as err:
-        raise ValueError(f"{path} has a netlist header that is not JSON ({err})") from None
-    if not isinstance(header, dict):
-        raise ValueError(f"{path} has a netlist header that is not a JSON object")
-    return header
-
-
-def _read_scaling(entry: object, tensors: dict[str, np.ndarray],
-                  path: str | Path) -> InputScaling | None:
-    """The encoding's scaling from the header's ``"scaling"`` entry and its two tensors."""
-    if entry is None:
-        return None
-    if (not isinstance(entry, dict) or not isinstance(entry.get("clip"), bool)
-            or not isinstance(entry.get("kind"), str)):
-        raise ValueError(f"{path}: header field 'scaling' must be an object with a bool "
-                         f"'clip' and a str 'kind', got {entry!r}")
-    return InputScaling(tensors["encoding.scaling.offset"], tensors["encoding.scaling.scale"],
-                        clip=entry["clip"], kind=entry["kind"])
-
-
-def _check_header_sizes(header: dict, path: str | Path, num_tensors: int) -> None:
-    """Check the header's counts against the tensors present, before anything is allocated.
-
-    So a hostile header (``num_layers = 10**9`` in a small file) fails at once.
-    """
-    for key, lowest in (("num_layers", 1), ("num_inputs", 1), ("num_classes", 1)):
-        if not _is_int(header.get(key)) or header[key] < lowest:
-            raise ValueError(f"{path}: header field {key!r} must be an int >= {lowest}, "
-                             f"got {header.get(key)!r}")
-    if 2 * header["num_layers"] > num_tensors:
-        raise ValueError(f"{path}: the header claims {header['num_layers']} layers but the "
-                         f"file holds only {num_tensors} tensors (two per layer)")
-    if not isinstance(header.get("tau"), (int, float)) or isinstance(header["tau"], bool):
-        raise ValueError(f"{path}: header field 'tau' must be a number, "
-                         f"got {header.get('tau')!r}")
-    if not isinstance(header.get("metadata", {}), dict):
-        raise ValueError(f"{path}: header field 'metadata' must be a JSON object")
 
 
 def _arrays_equal(a: np.ndarray, b: np.ndarray) -> bool:

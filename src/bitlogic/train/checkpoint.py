@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from bitlogic.netlist.file_format import read_json_metadata
+
 HEADER_KEY = "bitlogic-train"
 KINDS = ("checkpoint", "model")
 #: Format version written into every header; a newer one is refused on load
@@ -147,12 +149,7 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, Any] | None:
         raise ValueError(f"{path} is not a readable safetensors file ({err})") from None
     if raw is None:
         return None
-    try:
-        meta = json.loads(raw)
-    except ValueError as err:
-        raise ValueError(f"{path} has a training header that is not JSON ({err})") from None
-    if not isinstance(meta, dict):
-        raise ValueError(f"{path} has a training header that is not a JSON object")
+    meta = read_json_metadata(raw, path, "training header")
     version = meta.get("version", 1)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise ValueError(f"{path}: header 'version' must be an int >= 1, got {version!r}")

@@ -47,9 +47,11 @@ def synth_report(
     Args:
         netlist_or_dir: a netlist, or a folder from :func:`emit_verilog` holding
             ``synth.ys`` (directly or in ``yosys/``).
-        target: a name in ``FLOWS``: ``"lut6"`` (generic ``abc -lut 6``),
-            ``"xilinx"`` (``synth_xilinx``) or ``"ecp5"`` (``synth_ecp5`` then
-            ``nextpnr-ecp5``, see :func:`bitlogic.backends.synth.ecp5.ecp5_report`).
+        target: a name in ``FLOWS``: ``"lut6"`` (generic ``abc -fast -lut 6``,
+            part by part), ``"lut6-whole"`` (the full ``abc -lut 6`` script over
+            the flattened net: may merge across layers, slow on big nets, totals
+            only), ``"xilinx"`` (``synth_xilinx``) or ``"ecp5"`` (``synth_ecp5``
+            then ``nextpnr-ecp5``, see :func:`bitlogic.backends.synth.ecp5.ecp5_report`).
         timeout: seconds before each tool is stopped (``None``: no limit).
         simplify: map ``netlist.simplify()`` (same function, fewer LUTs).
         tool: ``"system"`` or ``"yowasp"`` yosys; ``None``: the system one if
@@ -64,7 +66,8 @@ def synth_report(
         For a netlist also ``"parts"`` (``layers``, ``groupsum``, ``argmax``:
         ``luts``, ``depth``; ``layers`` also ``per_layer``), ``"neurons"``,
         ``"luts_per_neuron"``, ``"groupsum_luts_per_bit"`` and ``"simplify"``
-        (the :class:`~bitlogic.netlist.optimize.SimplifyReport` as a dict).
+        (the :class:`~bitlogic.netlist.optimize.SimplifyReport` as a dict);
+        with ``"lut6-whole"`` the three part figures are ``None``.
 
     Raises:
         RuntimeError: a tool is missing (the message says what to install),
@@ -97,17 +100,43 @@ def map_parts(netlist: LogicNetlist, flow: SynthFlow, work: Path, yosys: str,
     netlist, simplify_report = simplified
     (work / DESIGN_FILE).write_text(render_part_design(netlist, registers))
     depth = f"ltp -noff{flow.depth_cells}"
-    script = [f"read_verilog -icells {DESIGN_FILE}", f"hierarchy -check -top {TOP}",
-              flow.passes.format(top=TOP),
-              f"tee -q -o {PARTS_STAT_FILE} stat", f"tee -q -o {PARTS_LTP_FILE} {depth}",
-              "flatten", "opt_clean",
-              f"tee -q -o {STAT_FILE} stat", f"tee -q -o {LTP_FILE} {depth}"]
+    script = [f"read_verilog -icells {DESIGN_FILE}", f"hierarchy -check -top {TOP}"]
+    if flow.whole:
+        script += ["flatten", flow.passes.format(top=TOP)]
+    else:
+        script += [flow.passes.format(top=TOP), f"tee -q -o {PARTS_STAT_FILE} stat",
+                   f"tee -q -o {PARTS_LTP_FILE} {depth}"]
+    script += ["flatten", "opt_clean",
+               f"tee -q -o {STAT_FILE} stat", f"tee -q -o {LTP_FILE} {depth}"]
     if write_json:
         script.append(f"write_json {JSON_FILE}")
     (work / SCRIPT_FILE).write_text("\n".join(script) + "\n")
     seconds, cpu_seconds = run_tool([yosys, "-q", SCRIPT_FILE], work, timeout, "yosys")
     lut = re.compile(flow.lut_cells)
     cells = parse_stat((work / STAT_FILE).read_text())
+    parts = None if flow.whole else _part_counts(work, lut)
+    neurons = netlist.num_gates
+    layer_luts = None if parts is None else parts["layers"]["luts"]
+    gs_luts = None if parts is None else parts["groupsum"]["luts"]
+    return {
+        "luts": sum(n for c, n in cells.items() if lut.match(c)),
+        "ffs": sum(n for c, n in cells.items() if FF_CELL.match(c)),
+        "depth": parse_ltp((work / LTP_FILE).read_text()),
+        "parts": parts,
+        "neurons": neurons,
+        "luts_per_neuron": None if layer_luts is None else round(layer_luts / neurons, 4),
+        "groupsum_luts_per_bit": None if gs_luts is None else round(
+            gs_luts / netlist.layers[-1].n_out, 4),
+        "cells": cells,
+        "simplify": simplify_report.to_dict() if simplify_report is not None else None,
+        "tool": yosys,
+        "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu_seconds, 2),
+    }
+
+
+def _part_counts(work: Path, lut: re.Pattern[str]) -> dict[str, dict[str, object]]:
+    """LUTs and depth of ``layers`` (with ``per_layer``), ``groupsum`` and ``argmax``."""
     modules = parse_stat_modules((work / PARTS_STAT_FILE).read_text())
     depths = parse_ltp_modules((work / PARTS_LTP_FILE).read_text())
     parts: dict[str, dict[str, object]] = {p: {"luts": 0, "depth": 0}
@@ -124,22 +153,7 @@ def map_parts(netlist: LogicNetlist, flow: SynthFlow, work: Path, yosys: str,
             per_layer.append((int(name[len("bl_layer"):]), luts, depths.get(name, 0)))
     parts["layers"]["per_layer"] = [{"layer": i, "luts": n, "depth": d}
                                     for i, n, d in sorted(per_layer)]
-    neurons = netlist.num_gates
-    return {
-        "luts": sum(n for c, n in cells.items() if lut.match(c)),
-        "ffs": sum(n for c, n in cells.items() if FF_CELL.match(c)),
-        "depth": parse_ltp((work / LTP_FILE).read_text()),
-        "parts": parts,
-        "neurons": neurons,
-        "luts_per_neuron": round(parts["layers"]["luts"] / neurons, 4),  # type: ignore[operator]
-        "groupsum_luts_per_bit": round(
-            parts["groupsum"]["luts"] / netlist.layers[-1].n_out, 4),  # type: ignore[operator]
-        "cells": cells,
-        "simplify": simplify_report.to_dict() if simplify_report is not None else None,
-        "tool": yosys,
-        "seconds": round(seconds, 2),
-        "cpu_seconds": round(cpu_seconds, 2),
-    }
+    return parts
 
 
 def _bundle_report(folder: Path, target: str, flow: SynthFlow, yosys: str,

@@ -25,16 +25,26 @@ class SynthFlow:
         lut_cells: regular expression of the cell types counted as LUTs.
         place_and_route: the place-and-route step after synthesis (``"ecp5"``),
             or empty for a synthesis-only report.
+        whole: flatten before mapping, so abc sees the whole net at once (merges
+            across part boundaries; no per-part counts; slow on big nets).
     """
 
     passes: str
     depth_cells: str = ""
     lut_cells: str = r"^(\$lut|LUT[1-6])$"
     place_and_route: str = ""
+    whole: bool = False
 
 
 FLOWS: Registry[SynthFlow] = Registry("synth target", ValueError)
-FLOWS.register("lut6", SynthFlow("proc\nlut2mux\ntechmap\nopt -fast\nabc -lut 6\nopt_clean"))
+# Each part is already a net of LUTs of at most 6 inputs, so abc's fast script
+# (no &fraig / dch / mfs2) maps it as well as the full one, in a fraction of the
+# time (mnist-s, 39K LUTs: about 100 s in all; the full script was still in
+# the GroupSum's abc after 3 minutes). "lut6-whole" is the slow reference: the
+# full script over the flattened net, which may merge LUTs across layers.
+FLOWS.register("lut6", SynthFlow("proc\nlut2mux\ntechmap\nabc -fast -lut 6\nopt_clean"))
+FLOWS.register("lut6-whole", SynthFlow("proc\nlut2mux\ntechmap\nopt -fast\nabc -lut 6\nopt_clean",
+                                       whole=True))
 FLOWS.register("xilinx", SynthFlow(
     "proc\nlut2mux\nsynth_xilinx -top {top}\nopt_clean", " t:FD* t:*BUF* t:INV %u %u %n"))
 FLOWS.register("ecp5", SynthFlow(

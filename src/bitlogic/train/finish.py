@@ -1,0 +1,68 @@
+"""End of training: reload the best model, test it, export its netlist, summarise the run.
+
+Only a rank with a run directory (rank 0) evaluates the test split, exports the
+netlist and writes the summary and the final plots; every rank gets the summary
+of the loop state.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .bookkeeping import LoopState
+from .checkpoint import load_checkpoint
+from .config import RunConfig
+from .evaluate import evaluate
+from .metrics import MetricsLog
+from .model import count_neurons, count_parameters
+from .plots import write_plots
+from .runs import BEST_FILE, NETLIST_FILE, export_netlist
+
+
+def finish_run(model: nn.Module, config: RunConfig, state: LoopState, log: MetricsLog, *,
+               out: Path | None, test_split: tuple[torch.Tensor, torch.Tensor] | None,
+               device: torch.device, world_size: int) -> tuple[nn.Module, dict[str, Any]]:
+    """The best model (on the CPU, in eval mode; ``model`` itself) and the run's summary.
+
+    The best model is ``out/best.safetensors`` when it loads; a file torn by hand
+    warns and keeps the latest model. With ``out``, the summary gains the test
+    accuracies and the gate count and goes into ``metrics.json``.
+    """
+    if out is not None and (out / BEST_FILE).is_file():
+        try:
+            best_state = load_checkpoint(out / BEST_FILE).model_state
+            model.load_state_dict({k: v.to(device) for k, v in best_state.items()})
+        except (ValueError, RuntimeError) as err:  # torn by hand: keep the latest model
+            warnings.warn(f"bitlogic: {err}; exporting the latest model instead",
+                          RuntimeWarning, stacklevel=2)
+    cpu_model = model.cpu().eval()
+    summary: dict[str, Any] = {
+        "preset": config.name, "dataset": config.dataset.name,
+        "epochs_run": state.epoch, "steps": state.step, "best_epoch": state.best_epoch,
+        "stopped_early": state.stopped_early, "world_size": world_size,
+        "parameters": count_parameters(cpu_model),
+        "neurons": count_neurons(model),
+        "train_wall_s": log.rows[-1].get("wall_s") if log.rows else 0.0,
+    }
+    best = next((r for r in log.rows if r["epoch"] == state.best_epoch), None)
+    if best is not None:
+        summary.update(best_val_discrete_acc=best["val_discrete_acc"],
+                       best_val_soft_acc=best["val_soft_acc"])
+    if out is not None:
+        x, y = test_split
+        bs = config.train.eval_batch_size
+        soft = evaluate(cpu_model, x, y, soft=True, batch_size=bs)
+        hard = evaluate(cpu_model, x, y, soft=False, batch_size=bs)
+        netlist = export_netlist(cpu_model, config, out / NETLIST_FILE)
+        summary.update(test_soft_acc=soft.accuracy, test_discrete_acc=hard.accuracy,
+                       test_gap=soft.accuracy - hard.accuracy, test_n=hard.n,
+                       gates=netlist.num_gates)
+        log.update_summary(**summary)
+        write_plots(log.rows, out, stopped_early=state.stopped_early)
+        # No end-of-training line here: the summary is returned, and the CLI prints it once.
+    return cpu_model, summary
