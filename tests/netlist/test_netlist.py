@@ -18,6 +18,7 @@ from bitlogic.netlist import (
     evaluate_netlist,
     is_netlist_file,
 )
+from bitlogic.netlist.file_format import open_safetensors
 from bitlogic.netlist.reference import encode_inputs, predict_from_counts
 
 
@@ -215,6 +216,23 @@ def test_is_netlist_file(tmp_path):
     text.write_text("not safetensors")
     assert not is_netlist_file(text)
     assert not is_netlist_file(tmp_path / "missing.safetensors")
+
+
+def test_open_safetensors_names_the_bad_file(tmp_path):
+    path = tmp_path / "w.safetensors"
+    save_file({"w": np.zeros(3, np.float32)}, str(path), metadata={"k": "v"})
+    with open_safetensors(path) as f:
+        assert f.metadata() == {"k": "v"} and list(f.keys()) == ["w"]
+    text = tmp_path / "notes.txt"
+    text.write_text("not safetensors")
+    with pytest.raises(ValueError, match=r"notes\.txt is not a safetensors thing \(.+\)"), \
+            open_safetensors(text, "safetensors thing"):
+        pass
+    with pytest.raises(ValueError, match=r"w\.safetensors is not a readable safetensors file"), \
+            open_safetensors(path) as f:
+        f.get_tensor("absent")  # a failed read inside the block names the file too
+    with pytest.raises(FileNotFoundError), open_safetensors(tmp_path / "missing.safetensors"):
+        pass
 
 
 def test_load_validates(tmp_path):

@@ -166,3 +166,18 @@ def test_same_seed_same_model_other_seed_other_model(tmp_path):
     c = train(_config("train.epochs=1", "train.seed=1"), None, verbose=False).model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
     assert not all(torch.equal(a[k], c[k]) for k in a)
+
+
+def test_a_zero_second_epoch_has_no_rate_in_the_row_or_the_line():
+    from bitlogic.train.bookkeeping import LoopState, epoch_line, epoch_row
+    from bitlogic.train.epoch import EpochResult
+    from bitlogic.train.evaluate import EvalResult
+
+    result, val = EpochResult(loss=0.5, accuracy=0.8, step=3), EvalResult(0.4, 0.75, 10)
+    row = epoch_row(LoopState(epoch=1, step=3), result, val, val, improved=True,
+                    temperature=1.0, lr=0.01, seconds=0.0, samples=96, wall_s=0.0)
+    assert row["samples_per_s"] is None
+    line = epoch_line(1, result, val, val, improved=True, seconds=0.0, samples=96)
+    assert line.endswith("  - samples/s  *")
+    line = epoch_line(1, result, val, val, improved=False, seconds=2.0, samples=3000)
+    assert line.endswith("  1,500 samples/s")

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from bitlogic.netlist.encoding import InputEncoding
 from bitlogic.netlist.ir import (
     FORMAT_NAME,
     NETLIST_HEADER_KEY,
-    InputEncoding,
     LogicNetlist,
     NetlistLayer,
     is_netlist_file,

@@ -14,8 +14,9 @@ header with the format name, version and scalar fields (``num_inputs``,
 
 Reading checks the header against the tensors before anything is built, so a
 torn, foreign or hostile file fails with a ``ValueError`` naming it.
-:func:`read_json_metadata` is the JSON-header parser every bitlogic
-safetensors reader shares (the training checkpoints too).
+:func:`open_safetensors` (errors that name the file) and
+:func:`read_json_metadata` (the JSON header) are shared by every bitlogic
+safetensors reader, the training checkpoints and run directories too.
 
 Imports NumPy and safetensors only, never torch. Callers use
 :meth:`~bitlogic.netlist.ir.LogicNetlist.save`,
@@ -25,6 +26,8 @@ Imports NumPy and safetensors only, never torch. Callers use
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +41,37 @@ if TYPE_CHECKING:  # ir imports this module
 FORMAT_NAME = "bitlogic-netlist"
 NETLIST_HEADER_KEY = "bitlogic"
 """The safetensors metadata key holding a netlist file's JSON header."""
+
+
+@contextmanager
+def open_safetensors(path: str | Path, what: str = "readable safetensors file") -> Iterator[Any]:
+    """Open a safetensors file to read, so that a bad file fails with a ``ValueError`` naming it.
+
+    Tensors come back as NumPy arrays; reading the metadata never needs torch.
+
+    Args:
+        path: the file.
+        what: what the file should be, for the message (``"readable safetensors netlist"``).
+
+    Yields:
+        The ``safetensors.safe_open`` handle (``metadata()``, ``keys()``, ``get_tensor``).
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: ``"{path} is not a {what} ({error})"`` when opening the file or
+            reading from the handle inside the ``with`` block fails (a torn, foreign
+            or non-safetensors file). Any other exception raised inside the block
+            becomes this error too, so keep checks of what was read outside it.
+    """
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="np") as f:
+            yield f
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # safetensors raises its own types for torn or foreign files
+        raise ValueError(f"{path} is not a {what} ({err})") from None
 
 
 def read_json_metadata(raw: str, path: str | Path, what: str) -> dict[str, Any]:
@@ -69,12 +103,10 @@ def is_netlist_file(path: str | Path) -> bool:
     :meth:`~bitlogic.netlist.ir.LogicNetlist.load` still checks the format
     version and every rule.
     """
-    from safetensors import safe_open
-
     try:
-        with safe_open(str(path), framework="np") as f:
+        with open_safetensors(path) as f:
             raw = (f.metadata() or {}).get(NETLIST_HEADER_KEY)
-    except Exception:  # safetensors raises its own error types for unreadable files
+    except (OSError, ValueError):  # missing, unreadable, or not a safetensors file
         return False
     if raw is None:
         return False
@@ -125,19 +157,12 @@ def load_netlist(path: str | Path, cls: type[LogicNetlist] | None = None) -> Log
         ValueError: not a bitlogic netlist, written by a newer format version,
             or breaking a rule of :meth:`~bitlogic.netlist.ir.LogicNetlist.validate`.
     """
-    from safetensors import safe_open
-
     from bitlogic.netlist.ir import InputEncoding, LogicNetlist, NetlistLayer  # it imports us
 
     cls = LogicNetlist if cls is None else cls
-    try:
-        with safe_open(str(path), framework="np") as f:
-            raw = (f.metadata() or {}).get(NETLIST_HEADER_KEY)
-            tensors = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118
-    except FileNotFoundError:
-        raise
-    except Exception as err:  # safetensors raises its own types for torn or foreign files
-        raise ValueError(f"{path} is not a readable safetensors netlist ({err})") from None
+    with open_safetensors(path, "readable safetensors netlist") as f:
+        raw = (f.metadata() or {}).get(NETLIST_HEADER_KEY)
+        tensors = {key: f.get_tensor(key) for key in f.keys()}  # noqa: SIM118
     if raw is None:
         raise ValueError(f"{path} is not a bitlogic netlist (no '{NETLIST_HEADER_KEY}' header)")
     header = read_json_metadata(raw, path, "netlist header")

@@ -21,7 +21,7 @@ Example:
     >>> import numpy as np
     >>> pixels = InputScaling.divide(2, 255.0)
     >>> raw_thresholds(np.array([[0.5], [0.25]], np.float32), pixels).ravel().tolist()
-    [127.0, 63.0]
+    [127.5, 63.75]
 """
 
 from __future__ import annotations

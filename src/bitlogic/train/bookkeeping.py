@@ -84,9 +84,13 @@ def epoch_row(state: LoopState, train: EpochResult, soft: EvalResult, hard: Eval
 
 def epoch_line(epoch: int, train: EpochResult, soft: EvalResult, hard: EvalResult, *,
                improved: bool, seconds: float, samples: int) -> str:
-    """The per-epoch progress line (``*`` marks a new best model)."""
+    """The per-epoch progress line (``*`` marks a new best model).
+
+    The rate reads ``-`` for a 0-second epoch (the metrics row stores ``None``).
+    """
+    rate = f"{samples / seconds:,.0f}" if seconds else "-"
     return (
         f"epoch {epoch:3d}  loss {train.loss:.4f}  train soft {train.accuracy:.4f}  "
         f"val soft {soft.accuracy:.4f}  val discrete {hard.accuracy:.4f}  "
-        f"gap {soft.accuracy - hard.accuracy:+.4f}  {samples / seconds:,.0f} samples/s"
+        f"gap {soft.accuracy - hard.accuracy:+.4f}  {rate} samples/s"
         + ("  *" if improved else ""))

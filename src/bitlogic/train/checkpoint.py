@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from bitlogic.netlist.file_format import read_json_metadata
+from bitlogic.netlist.file_format import open_safetensors, read_json_metadata
 
 HEADER_KEY = "bitlogic-train"
 KINDS = ("checkpoint", "model")
@@ -135,18 +135,12 @@ def read_meta(path: str | os.PathLike[str]) -> dict[str, Any] | None:
     """The JSON header of a training checkpoint, or ``None`` for other safetensors files.
 
     Raises:
+        FileNotFoundError: ``path`` does not exist.
         ValueError: not a readable safetensors file, a header that is not a JSON
             object, or one of a newer format version.
     """
-    from safetensors import safe_open
-
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            raw = (f.metadata() or {}).get(HEADER_KEY)
-    except FileNotFoundError:
-        raise
-    except Exception as err:  # safetensors raises its own types for torn or foreign files
-        raise ValueError(f"{path} is not a readable safetensors file ({err})") from None
+    with open_safetensors(path, "readable safetensors file") as f:
+        raw = (f.metadata() or {}).get(HEADER_KEY)
     if raw is None:
         return None
     meta = read_json_metadata(raw, path, "training header")

@@ -66,7 +66,6 @@ class _Run:
         self.config = config
         self.ctx = ctx
         self.out = out_dir if ctx.is_main else None
-        self.data_dir = data_dir
         self.verbose = verbose and ctx.is_main
         parts = build_parts(config, data_dir, ctx, with_test=self.out is not None)
         self.data: RunData = parts.data

@@ -24,6 +24,7 @@ import yaml
 from torch import nn
 
 from bitlogic.netlist import NETLIST_HEADER_KEY
+from bitlogic.netlist.file_format import open_safetensors
 
 from .checkpoint import HEADER_KEY, atomic_write, load_checkpoint
 from .config import ConfigError, RunConfig
@@ -253,15 +254,11 @@ def safetensors_header(path: Path) -> dict[str, str]:
     """The metadata of a safetensors file.
 
     Raises:
+        FileNotFoundError: ``path`` does not exist.
         ValueError: ``path`` is not a safetensors file.
     """
-    from safetensors import safe_open
-
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            return dict(f.metadata() or {})
-    except Exception as err:  # safetensors raises its own error types for bad files
-        raise ValueError(f"{path} is not a safetensors file ({err})") from None
+    with open_safetensors(path, "safetensors file") as f:
+        return dict(f.metadata() or {})
 
 
 def resolve_artifact(path: str | os.PathLike[str]) -> Artifact:
