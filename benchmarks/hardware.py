@@ -104,8 +104,8 @@ def measure(preset: str, run_dir: Path, data_dir: str | None, ecp5: bool, tool: 
     if ecp5:
         try:
             row["ecp5"] = synth_report(netlist, "ecp5", timeout=timeout, designs=designs)
-        except ValueError as err:  # more LUT4 than the largest ECP5 holds
-            row["ecp5"] = {"skipped": str(err)}
+        except (ValueError, RuntimeError) as err:  # too big for an ECP5, or a tool timed out
+            row["ecp5"] = {"skipped": str(err).splitlines()[0]}
             print(f"{preset}: ECP5 skipped: {err}", flush=True)
         else:
             print(f"{preset}: ECP5 {row['ecp5']['luts']} LUT4 in {row['ecp5']['seconds']} s",
@@ -207,8 +207,10 @@ def render(rows: list[dict], command: str) -> str:
     lines += [
         "",
         "How the parts are mapped: the netlist is simplified, each LUT layer, the GroupSum "
-        "and the argmax are separate modules that abc maps alone (a rank-6 LUT is one LUT6; "
-        "pass-through LUTs become wires), then flattened for the total and the depth. "
+        "and the argmax are separate modules that abc maps alone with its fast script "
+        "(`abc -fast -lut 6`: every part is already a net of LUTs of at most 6 inputs; a "
+        "rank-6 LUT is one LUT6, pass-through LUTs become wires), then flattened for the "
+        "total and the depth. "
         "GroupSum is a tree of 6:3 counters (one LUT6 per output bit, so about one LUT6 per "
         "bit removed) finished by one carry-propagate adder per class; the adder is what "
         "puts small groups above 1 LUT6 per bit. A carry chain (Xilinx CARRY4/8, ECP5 CCU2C) "
@@ -228,6 +230,21 @@ def render(rows: list[dict], command: str) -> str:
     ]
     for r in rows:
         lines.append(f"| {r['preset']} | " + " | ".join(_ecp5_cells(r)) + " |")
+    lines += [
+        "",
+        "Routing is what limits these rows. Measured on 2026-12-02 with the WebAssembly "
+        "nextpnr-ecp5 0.11 (one core, next to a training run): digits-tiny's io design "
+        "(2,828 LUT4 on a 12k) placed in 12 s and routed in about 3 minutes with the "
+        "default router1 (34.3 MHz), 2 minutes with `--router router2` (25.5 MHz); on a 45k "
+        "device it was no faster, and the clock target (250 or 50 MHz) changed neither time "
+        "nor Fmax. The 3-epoch mnist-dwn net synthesized to 13,669 LUT4 + 6,207 PFUMX + "
+        "2,699 L6MUX21 (a rank-6 LUT is four LUT4 and three muxes) and its io design had "
+        "not finished routing after 1,500 s, so the mnist-dwn and mnist-s rows are not "
+        "placed: a LUT network wires every LUT to random inputs of the layer before, "
+        "which congests the router. Next to try: a native nextpnr build, and wiring "
+        "that favours nearby inputs during training (local connections), which shortens "
+        "the nets the router has to find.",
+    ]
     lines += [
         "",
         "## Published MNIST LUT networks (other FPGA families and vendors' tools)",

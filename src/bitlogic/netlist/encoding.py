@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bitlogic.netlist.scaling import InputScaling, raw_thresholds
+from bitlogic.netlist.scaling import InputScaling, _describe, raw_thresholds
 
 
 @dataclass(eq=False)
@@ -96,9 +96,3 @@ class InputEncoding:
 # Shared with ir.py (NetlistLayer, LogicNetlist), which imports them from here.
 def _arrays_equal(a: np.ndarray, b: np.ndarray) -> bool:
     return a.dtype == b.dtype and a.shape == b.shape and bool(np.array_equal(a, b))
-
-
-def _describe(value: object) -> str:
-    if isinstance(value, np.ndarray):
-        return f"{value.dtype} array of shape {value.shape}"
-    return type(value).__name__
