@@ -47,6 +47,7 @@ import gc
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -251,12 +252,6 @@ def _wait_env(name: str) -> dict[str, str]:
     return dict(OPENMP_WAIT_ENV) if env is None else env
 
 
-def _median(values: list[float]) -> float:
-    ordered = sorted(values)
-    mid = len(ordered) // 2
-    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
-
-
 def contended_main(args: argparse.Namespace) -> None:
     """``--contended``: the trainer's throughput alone and next to one busy process."""
     nets = args.nets if args.nets != list(NETS) else ["mnist-s"]
@@ -280,7 +275,7 @@ def contended_main(args: argparse.Namespace) -> None:
                 medians = {}
                 for name, env in envs.items():
                     alone, contended = runs[name]["alone"], runs[name]["contended"]
-                    medians[name] = (_median(alone), _median(contended))
+                    medians[name] = (statistics.median(alone), statistics.median(contended))
                     label = ", ".join(f"{k}={v}" for k, v in env.items()) or "OpenMP default"
                     lines.append(
                         f"| {net} | {param} | {n} | {label} ({name}) | {medians[name][0]:.0f} "

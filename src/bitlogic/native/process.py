@@ -48,12 +48,13 @@ def keep_freed_memory() -> bool:
 #: then sleep. With the default long spin, a 2-thread region on a 2-core
 #: machine that runs one other busy process stalls each time a thread is
 #: descheduled, while its partner burns the core spinning. Measured with
-#: ``benchmarks/train_step.py --contended`` (mnist-s net, 2026-12-02, 28
-#: interleaved rounds over four runs, pooled; see
-#: ``benchmarks/results/train_step_contended.md``): contended / alone 0.65 with
-#: 2000 spins against 0.34 for the default, and alone -2.6% (median) against
-#: the default. 20000 spins gave 0.43; ``OMP_WAIT_POLICY=PASSIVE`` 0.70 but
-#: up to -8.6% alone.
+#: ``benchmarks/train_step.py --contended`` (mnist-s net, 2026-12-02, the 16
+#: interleaved rounds of the two runs on an otherwise idle machine, pooled;
+#: see ``benchmarks/results/train_step_contended.md``): contended / alone 0.67
+#: with 2000 spins against 0.37 for the default, and alone -0.6% (median)
+#: against the default. 20000 spins gave 0.43; ``OMP_WAIT_POLICY=PASSIVE``
+#: 0.70 but up to -8.6% alone (both in runs that shared the machine with
+#: low-priority test jobs).
 OPENMP_WAIT_ENV = {"GOMP_SPINCOUNT": "2000"}
 
 

@@ -1,8 +1,9 @@
 """Synthesis and place-and-route reports: LUTs, depth, Fmax and latency, part by part.
 
-* :func:`synth_report` -- yosys ``abc -lut 6`` (``"lut6"``), ``synth_xilinx``
-  (``"xilinx"``) or ``synth_ecp5`` + ``nextpnr-ecp5`` (``"ecp5"``,
-  :func:`ecp5_report`) on the simplified netlist, one module per part;
+* :func:`synth_report` -- yosys ``abc -fast -lut 6`` part by part (``"lut6"``),
+  the full ``abc -lut 6`` over the flattened net (``"lut6-whole"``),
+  ``synth_xilinx`` (``"xilinx"``) or ``synth_ecp5`` + ``nextpnr-ecp5``
+  (``"ecp5"``, :func:`ecp5_report`) on the simplified netlist;
 * :data:`FLOWS` -- the registry of targets (:class:`SynthFlow`);
 * :func:`render_synth_script` -- the ``synth.ys`` an HDL bundle carries.
 """

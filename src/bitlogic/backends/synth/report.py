@@ -105,9 +105,8 @@ def map_parts(netlist: LogicNetlist, flow: SynthFlow, work: Path, yosys: str,
         script += ["flatten", flow.passes.format(top=TOP)]
     else:
         script += [flow.passes.format(top=TOP), f"tee -q -o {PARTS_STAT_FILE} stat",
-                   f"tee -q -o {PARTS_LTP_FILE} {depth}"]
-    script += ["flatten", "opt_clean",
-               f"tee -q -o {STAT_FILE} stat", f"tee -q -o {LTP_FILE} {depth}"]
+                   f"tee -q -o {PARTS_LTP_FILE} {depth}", "flatten", "opt_clean"]
+    script += [f"tee -q -o {STAT_FILE} stat", f"tee -q -o {LTP_FILE} {depth}"]
     if write_json:
         script.append(f"write_json {JSON_FILE}")
     (work / SCRIPT_FILE).write_text("\n".join(script) + "\n")
