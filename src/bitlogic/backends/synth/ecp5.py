@@ -20,7 +20,9 @@ import math
 import tempfile
 from pathlib import Path
 
+from bitlogic.backends.lut_graph import lut_graph
 from bitlogic.backends.synth.design import REGISTERS, latency_cycles
+from bitlogic.backends.synth.lut_count import lut4_floor
 from bitlogic.backends.synth.report import JSON_FILE, map_parts
 from bitlogic.backends.synth.tools import find_nextpnr_ecp5, find_yosys, run_tool
 from bitlogic.backends.synth.yosys import FLOWS
@@ -88,7 +90,9 @@ def ecp5_report(
         "cpu_seconds"}`` (wall times; CPU time with the tools' own processes).
 
     Raises:
-        ValueError: an unknown design or device.
+        ValueError: an unknown design or device, or a net whose LUT layers
+            alone need more LUT4 than ``FILL`` of the device (of the 85K one
+            when ``device`` is ``None``), refused before synthesis.
         RuntimeError: a tool is missing (names ``pip install 'bitlogic[fpga]'``),
             failed or ran past ``timeout``.
     """
@@ -97,11 +101,12 @@ def ecp5_report(
             raise ValueError(f"designs must be among {REGISTERS[1:]}, got {name!r}")
     if device is not None and device not in DEVICES:
         raise ValueError(f"device must be one of {sorted(DEVICES)} or None, got {device!r}")
+    if simplify:
+        netlist, simplify_report = netlist.simplify()
+    _check_fits(netlist, device)
     nextpnr = find_nextpnr_ecp5()
     yosys = find_yosys(tool) if tool is not None else _yowasp_first()
     flow = FLOWS.get("ecp5")
-    if simplify:
-        netlist, simplify_report = netlist.simplify()
     report: dict[str, object] = {"target": "ecp5", "designs": {},
                                  "simplify": simplify_report.to_dict() if simplify else None}
     total = cpu = 0.0
@@ -150,6 +155,15 @@ def ecp5_report(
     report["seconds"] = round(total, 2)
     report["cpu_seconds"] = round(cpu, 2)
     return report
+
+
+def _check_fits(netlist: LogicNetlist, device: str | None) -> None:
+    """Refuse, before synthesis, a net whose layers alone no ECP5 (or ``device``) holds."""
+    floor = lut4_floor(luts.values() for luts in lut_graph(netlist).layers)
+    name = device or "85k"
+    if floor > FILL * DEVICES[name]:
+        raise ValueError(f"the LUT layers alone need at least {floor} LUT4, more than "
+                         f"{FILL:.0%} of the {name} ECP5's {DEVICES[name]} LUT4")
 
 
 def _yowasp_first() -> str:

@@ -1,8 +1,9 @@
 """``synth_report``: map a netlist with yosys and report LUTs and depth, part by part.
 
 A netlist is simplified (:meth:`LogicNetlist.simplify`), written as one
-module per part (:mod:`bitlogic.backends.synth.design`), each module mapped
-alone, counted, then flattened for the total and the depth. A folder from
+module per part (:mod:`bitlogic.backends.synth.design`) and each module
+mapped alone; the ``lut6`` flow counts the LUT layers instead of mapping them
+(:mod:`bitlogic.backends.synth.lut_count`). A folder from
 ``emit_verilog`` is synthesized with the ``synth.ys`` it carries (totals only).
 """
 
@@ -13,7 +14,15 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from bitlogic.backends.synth.design import TOP, part_of_module, render_part_design
+from bitlogic.backends.lut_graph import lut_graph
+from bitlogic.backends.synth.design import (
+    ARGMAX,
+    GROUPSUM,
+    TOP,
+    part_of_module,
+    render_part_design,
+)
+from bitlogic.backends.synth.lut_count import layer_lut6
 from bitlogic.backends.synth.tools import find_yosys, run_tool
 from bitlogic.backends.synth.yosys import (
     FF_CELL,
@@ -95,38 +104,59 @@ def synth_report(
 def map_parts(netlist: LogicNetlist, flow: SynthFlow, work: Path, yosys: str,
               timeout: float | None, simplify: bool, registers: str = "none",
               write_json: bool = False) -> dict[str, object]:
-    """Write the part design into ``work``, run ``flow`` and read the counts back."""
+    """Write the part design into ``work``, run ``flow`` and read the counts back.
+
+    With ``flow.count_layers`` the LUT layers are counted and yosys maps the
+    GroupSum and the argmax; the total and the depth are then the sums over
+    the parts (they are in series). Otherwise every part is mapped and the
+    parts are flattened for the total and the depth.
+    """
     simplified = netlist.simplify() if simplify else (netlist.validate(), None)
     netlist, simplify_report = simplified
-    (work / DESIGN_FILE).write_text(render_part_design(netlist, registers))
+    counted = counted_layers(netlist) if flow.count_layers else {}
     depth = f"ltp -noff{flow.depth_cells}"
-    script = [f"read_verilog -icells {DESIGN_FILE}", f"hierarchy -check -top {TOP}"]
-    if flow.whole:
-        script += ["flatten", flow.passes.format(top=TOP)]
+    if counted:
+        (work / DESIGN_FILE).write_text(render_part_design(netlist, registers,
+                                                           [GROUPSUM, ARGMAX]))
+        script = [f"read_verilog -icells {DESIGN_FILE}", "hierarchy -check",
+                  flow.passes.format(top=TOP), f"tee -q -o {PARTS_STAT_FILE} stat",
+                  f"tee -q -o {PARTS_LTP_FILE} {depth}"]
     else:
-        script += [flow.passes.format(top=TOP), f"tee -q -o {PARTS_STAT_FILE} stat",
-                   f"tee -q -o {PARTS_LTP_FILE} {depth}", "flatten", "opt_clean"]
-    script += [f"tee -q -o {STAT_FILE} stat", f"tee -q -o {LTP_FILE} {depth}"]
+        (work / DESIGN_FILE).write_text(render_part_design(netlist, registers))
+        script = [f"read_verilog -icells {DESIGN_FILE}", f"hierarchy -check -top {TOP}"]
+        if flow.whole:
+            script += ["flatten", flow.passes.format(top=TOP)]
+        else:
+            script += [flow.passes.format(top=TOP), f"tee -q -o {PARTS_STAT_FILE} stat",
+                       f"tee -q -o {PARTS_LTP_FILE} {depth}", "flatten", "opt_clean"]
+        script += [f"tee -q -o {STAT_FILE} stat", f"tee -q -o {LTP_FILE} {depth}"]
     if write_json:
         script.append(f"write_json {JSON_FILE}")
     (work / SCRIPT_FILE).write_text("\n".join(script) + "\n")
     seconds, cpu_seconds = run_tool([yosys, "-q", SCRIPT_FILE], work, timeout, "yosys")
     lut = re.compile(flow.lut_cells)
-    cells = parse_stat((work / STAT_FILE).read_text())
-    parts = None if flow.whole else _part_counts(work, lut)
+    parts = None if flow.whole else _part_counts(work, lut, counted)
+    if counted:
+        cells = _summed_cells(parse_stat_modules((work / PARTS_STAT_FILE).read_text()))
+        cells["$lut"] = cells.get("$lut", 0) + sum(counted.values())
+        total_depth = sum(int(p["depth"]) for p in parts.values())  # type: ignore[union-attr,call-overload]
+    else:
+        cells = parse_stat((work / STAT_FILE).read_text())
+        total_depth = parse_ltp((work / LTP_FILE).read_text())
     neurons = netlist.num_gates
     layer_luts = None if parts is None else parts["layers"]["luts"]
     gs_luts = None if parts is None else parts["groupsum"]["luts"]
     return {
         "luts": sum(n for c, n in cells.items() if lut.match(c)),
         "ffs": sum(n for c, n in cells.items() if FF_CELL.match(c)),
-        "depth": parse_ltp((work / LTP_FILE).read_text()),
+        "depth": total_depth,
         "parts": parts,
         "neurons": neurons,
         "luts_per_neuron": None if layer_luts is None else round(layer_luts / neurons, 4),
         "groupsum_luts_per_bit": None if gs_luts is None else round(
             gs_luts / netlist.layers[-1].n_out, 4),
         "cells": cells,
+        "counted_layers": sorted(counted),
         "simplify": simplify_report.to_dict() if simplify_report is not None else None,
         "tool": yosys,
         "seconds": round(seconds, 2),
@@ -134,13 +164,33 @@ def map_parts(netlist: LogicNetlist, flow: SynthFlow, work: Path, yosys: str,
     }
 
 
-def _part_counts(work: Path, lut: re.Pattern[str]) -> dict[str, dict[str, object]]:
+def counted_layers(netlist: LogicNetlist) -> dict[int, int]:
+    """LUT6 of every layer mapped alone, by layer index."""
+    return {i: layer_lut6(luts.values()) for i, luts in enumerate(lut_graph(netlist).layers)}
+
+
+def _summed_cells(modules: dict[str, dict[str, int]]) -> dict[str, int]:
+    """Cell counts by type over the ``bl_`` part modules."""
+    total: dict[str, int] = {}
+    for name, counts in modules.items():
+        if name.startswith("bl_"):
+            for cell, n in counts.items():
+                total[cell] = total.get(cell, 0) + n
+    return total
+
+
+def _part_counts(work: Path, lut: re.Pattern[str],
+                 counted: dict[int, int]) -> dict[str, dict[str, object]]:
     """LUTs and depth of ``layers`` (with ``per_layer``), ``groupsum`` and ``argmax``."""
     modules = parse_stat_modules((work / PARTS_STAT_FILE).read_text())
     depths = parse_ltp_modules((work / PARTS_LTP_FILE).read_text())
     parts: dict[str, dict[str, object]] = {p: {"luts": 0, "depth": 0}
                                            for p in ("layers", "groupsum", "argmax")}
     per_layer = []
+    for i, n in counted.items():  # a counted layer is one LUT level (none if all wires)
+        per_layer.append((i, n, 1 if n else 0))
+        parts["layers"]["luts"] += n  # type: ignore[operator]
+        parts["layers"]["depth"] += 1 if n else 0  # type: ignore[operator]
     for name in sorted(m for m in modules if m.startswith("bl_")):
         part = part_of_module(name)
         if part == "top":

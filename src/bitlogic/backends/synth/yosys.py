@@ -27,6 +27,9 @@ class SynthFlow:
             or empty for a synthesis-only report.
         whole: flatten before mapping, so abc sees the whole net at once (merges
             across part boundaries; no per-part counts; slow on big nets).
+        count_layers: the LUT layers are counted
+            (:mod:`~bitlogic.backends.synth.lut_count`, what the passes would
+            give) instead of mapped; yosys maps the GroupSum and the argmax.
     """
 
     passes: str
@@ -34,15 +37,19 @@ class SynthFlow:
     lut_cells: str = r"^(\$lut|LUT[1-6])$"
     place_and_route: str = ""
     whole: bool = False
+    count_layers: bool = False
 
 
 FLOWS: Registry[SynthFlow] = Registry("synth target", ValueError)
 # Each part is already a net of LUTs of at most 6 inputs, so abc's fast script
 # (no &fraig / dch / mfs2) maps it as well as the full one, in a fraction of the
 # time (mnist-s, 39K LUTs: about 100 s in all; the full script was still in
-# the GroupSum's abc after 3 minutes). "lut6-whole" is the slow reference: the
-# full script over the flattened net, which may merge LUTs across layers.
-FLOWS.register("lut6", SynthFlow("proc\nlut2mux\ntechmap\nabc -fast -lut 6\nopt_clean"))
+# the GroupSum's abc after 3 minutes). A layer mapped alone is one LUT6 per
+# distinct function, so it is counted, not mapped.
+# "lut6-whole" is the slow reference: the full script over the flattened net,
+# which may merge LUTs across layers.
+FLOWS.register("lut6", SynthFlow("proc\nlut2mux\ntechmap\nabc -fast -lut 6\nopt_clean",
+                                 count_layers=True))
 FLOWS.register("lut6-whole", SynthFlow("proc\nlut2mux\ntechmap\nopt -fast\nabc -lut 6\nopt_clean",
                                        whole=True))
 FLOWS.register("xilinx", SynthFlow(
