@@ -7,7 +7,8 @@ so later runs can add presets with ``--keep``). Per trained run:
   unsimplified netlist must predict the same classes, checked here);
 * netlist LUTs before and after :meth:`LogicNetlist.simplify`, and the packed
   engine's samples/s on both (same run, same test set tiled to ~100k rows);
-* yosys ``abc -fast -lut 6`` LUT6 by part (layers, GroupSum popcount, argmax),
+* LUT6 by part: layers counted (one LUT6 per distinct function), GroupSum
+  popcount and argmax mapped by yosys ``abc -fast -lut 6``,
   and with ``--whole PRESET`` the slow reference flow (the full ``abc -lut 6``
   script over the flattened net) on that preset, to show what mapping part by
   part costs;
@@ -181,7 +182,8 @@ def render(rows: list[dict], command: str) -> str:
             f"{sp['before']:,.0f} -> {sp['after']:,.0f} ({r['engine']}) | {r['shared_load']} |")
     lines += [
         "",
-        "## LUT6 by part (yosys `abc -fast -lut 6`, each part mapped alone)",
+        "## LUT6 by part (layers counted; GroupSum and argmax mapped alone by yosys "
+        "`abc -fast -lut 6`)",
         "",
         "| preset | LUT6 total | layers | GroupSum | argmax | LUT6 per neuron | "
         "GroupSum LUT6 per summed bit | depth (LUTs) | yosys |",
@@ -206,11 +208,14 @@ def render(rows: list[dict], command: str) -> str:
                      f"GroupSum {gs_goal} ({q['groupsum_luts_per_bit']}).")
     lines += [
         "",
-        "How the parts are mapped: the netlist is simplified, each LUT layer, the GroupSum "
-        "and the argmax are separate modules that abc maps alone with its fast script "
-        "(`abc -fast -lut 6`: every part is already a net of LUTs of at most 6 inputs; a "
-        "rank-6 LUT is one LUT6, pass-through LUTs become wires), then flattened for the "
-        "total and the depth. "
+        "How the parts are mapped: the netlist is simplified. A LUT layer mapped alone is "
+        "one LUT6 per distinct function that is not a wire: each has at most 6 inputs, so it "
+        "fits one LUT6 and needs its own. So the layers are counted, not mapped "
+        "(`bitlogic.backends.synth.lut_count`; a test compares the count with "
+        "`abc -fast -lut 6` on random nets of every rank, and abc maps exactly that many "
+        "wherever a layer has no duplicates). The GroupSum and the argmax are modules that "
+        "yosys maps alone with `abc -fast -lut 6`. Parts are in series, so the total and "
+        "the depth are sums over the parts. "
         "GroupSum is a tree of 6:3 counters (one LUT6 per output bit, so about one LUT6 per "
         "bit removed) finished by one carry-propagate adder per class; the adder is what "
         "puts small groups above 1 LUT6 per bit. A carry chain (Xilinx CARRY4/8, ECP5 CCU2C) "

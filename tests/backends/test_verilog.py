@@ -22,7 +22,14 @@ from bitlogic.backends import emit_verilog, synth_report
 from bitlogic.backends._template import TEMPLATES, render_template, template_slots
 from bitlogic.backends.lut_graph import lut_graph
 from bitlogic.backends.synth import parse_ltp, parse_stat
-from bitlogic.backends.verilog_luts import COUNTER_FLAVOURS, GATES_1, GATES_2, popcount_table
+from bitlogic.backends.verilog_groupsum import counter_luts, popcount
+from bitlogic.backends.verilog_luts import (
+    COUNTER_FLAVOURS,
+    GATES_1,
+    GATES_2,
+    counter_table,
+    popcount_table,
+)
 from bitlogic.netlist import LogicNetlist, NetlistLayer
 from bitlogic.netlist.reference import encode_inputs, evaluate_layers
 from tests.conftest import require_path
@@ -72,6 +79,74 @@ def test_cell_flavour_simulates_with_yosys_simlib(iverilog, tmp_path):
     netlist = random_netlist(8, [20, 120], [6, 3], num_classes=3, num_inputs=30)
     emit_verilog(netlist, tmp_path)
     assert_passed(simulate(iverilog, tmp_path, "yosys/bitlogic_net_cells.v", [str(SIMLIB)]))
+
+
+EXHAUSTIVE_BITS = 14  # every n up to this: all 2**n inputs
+RANDOM_BITS = {50: 501, 100: 1001, 200: 2001, 800: 8001, 1000: 10001}  # n: seed
+RANDOM_VECTORS = 48
+
+
+def _popcount_bench(flavour: str, work: Path) -> None:
+    """``popcount.v`` (one module per n) and ``popcount_tb.v`` checking every count in ``work``."""
+    design, bench = [], ["module popcount_tb;", f"reg [{EXHAUSTIVE_BITS - 1}:0] e;",
+                         "integer i, failures;"]
+    checks = []
+    for n in [*range(1, EXHAUSTIVE_BITS + 1), *RANDOM_BITS]:
+        w = n.bit_length()
+        root, lines = popcount("p", [f"x[{i}]" for i in range(n)], w, flavour)
+        design += [f"module pc{n} (input wire [{n - 1}:0] x, output wire [{w - 1}:0] y);",
+                   *lines, f"assign y = {root};", "endmodule", ""]
+        bench.append(f"wire [{w - 1}:0] y{n};")
+        if n <= EXHAUSTIVE_BITS:
+            bench.append(f"pc{n} u{n} (.x(e[{n - 1}:0]), .y(y{n}));")
+            checks.append(f"if (y{n} !== $countones(e[{n - 1}:0])) begin failures += 1; "
+                          f'$display("FAIL n={n} x=%b: got %0d", e[{n - 1}:0], y{n}); end')
+            continue
+        seed = RANDOM_BITS[n]
+        rng = np.random.default_rng(seed)
+        # densities from 0 to 1, so high counts (the top columns) are reached too
+        x = rng.random((RANDOM_VECTORS, n)) < rng.random((RANDOM_VECTORS, 1))
+        x[0], x[1] = True, False
+        rows = [f"{int(''.join('1' if b else '0' for b in v[::-1]), 2):x}" for v in x]
+        (work / f"x{n}.hex").write_text("\n".join(rows) + "\n")
+        (work / f"want{n}.hex").write_text("\n".join(f"{c:x}" for c in x.sum(1)) + "\n")
+        bench += [f"reg [{n - 1}:0] x{n};", f"reg [{n - 1}:0] xs{n} [0:{RANDOM_VECTORS - 1}];",
+                  f"reg [{w - 1}:0] want{n} [0:{RANDOM_VECTORS - 1}];",
+                  f"pc{n} u{n} (.x(x{n}), .y(y{n}));"]
+    bench += ["initial begin", "failures = 0;"]
+    bench += [f'$readmemh("{m}{n}.hex", {m}{n});' for n in RANDOM_BITS
+              for m in ("xs", "want")]
+    bench += [f"for (i = 0; i < {2**EXHAUSTIVE_BITS}; i = i + 1) begin",
+              "e = i; #1;", *checks, "end",
+              f"for (i = 0; i < {RANDOM_VECTORS}; i = i + 1) begin"]
+    bench += [f"x{n} = xs{n}[i];" for n in RANDOM_BITS]
+    bench.append("#1;")
+    for n, seed in RANDOM_BITS.items():
+        bench.append(f"if (y{n} !== want{n}[i]) begin failures += 1; "
+                     f'$display("FAIL n={n} seed={seed} vector %0d: got %0d, want %0d", '
+                     f"i, y{n}, want{n}[i]); end")
+    bench += ["end", 'if (failures == 0) $display("PASS");', "$finish;", "end", "endmodule"]
+    (work / "popcount.v").write_text("\n".join(design) + "\n")
+    (work / "popcount_tb.v").write_text("\n".join(bench) + "\n")
+
+
+@pytest.mark.parametrize("flavour", ["plain", "cells"])
+def test_popcount_counts_the_ones(iverilog, tmp_path, flavour):
+    # every n up to 14 on all its inputs; 50 to 1000 bits on seeded random
+    # inputs (seeds in RANDOM_BITS and in each FAIL line), all ones and all zeros
+    extra = [str(require_path(SIMLIB, "yosys's simlib.v"))] if flavour == "cells" else []
+    _popcount_bench(flavour, tmp_path)
+    output = simulate(iverilog, tmp_path, "popcount.v", extra, name="popcount")
+    assert_passed(output)
+
+
+def test_popcount_needs_at_most_one_lut_per_bit():
+    for n in [*range(1, 65), 100, 200, 800, 1000]:
+        w = n.bit_length()
+        luts = counter_luts(n, w)
+        assert luts <= n, (n, luts)
+        _, lines = popcount("p", [f"x{i}" for i in range(n)], w, "cells")
+        assert sum(line.startswith("\\$lut") for line in lines) == luts
 
 
 def test_synth_report_lut6(yosys, tmp_path):
@@ -125,6 +200,9 @@ def test_popcount_tables():
     assert popcount_table(3, 1) == 0b11101000  # majority
     assert popcount_table(6, 2) == sum(1 << a for a in range(64) if bin(a).count("1") >= 4)
     assert sorted(COUNTER_FLAVOURS) == ["cells", "plain"]
+    # a (1,5;3) GPC: input 0 weighs 2, the others 1
+    assert counter_table([1, 0, 0, 0, 0, 0], 2) == sum(
+        1 << a for a in range(64) if 2 * (a >> 5) + bin(a & 31).count("1") >= 4)
 
 
 def test_repeated_inputs_fold():

@@ -19,10 +19,30 @@ lower class index as everywhere else.
 
 from __future__ import annotations
 
+import bisect
+import functools
+import math
+
 from bitlogic.backends.verilog_luts import COUNTER_FLAVOURS
 from bitlogic.netlist.ir import LogicNetlist
 
 MAX_COUNTER_INPUTS = 6
+SPAN = 4  # columns a counter's outputs can reach: every counter's value is at most 15
+
+Shape = tuple[int, ...]  # bits a counter takes from columns k, k+1, ... (lowest first)
+FULL: Shape = (6,)  # 6:3 counter
+CHAIN: Shape = (5, 1)  # (1,5;3) GPC: five bits of weight 1 and one of weight 2, sum <= 7
+# every other counter of at most 6 inputs over up to 3 columns, at least 2 bits
+# from the lowest and a sum of at most 15: the one finisher a column may use
+FINISHERS: tuple[Shape, ...] = tuple(
+    shape
+    for c0 in range(2, MAX_COUNTER_INPUTS + 1)
+    for c1 in range(MAX_COUNTER_INPUTS + 1 - c0)
+    for c2 in range(MAX_COUNTER_INPUTS + 1 - c0 - c1)
+    for shape in [(c0, c1, c2)[: 3 if c2 else 2 if c1 else 1]]
+    if c0 + 2 * c1 + 4 * c2 < 2**SPAN and shape not in (FULL, CHAIN)
+)
+B_CHOICES = 3  # how many splits of a column between FULL and CHAIN the plan tries
 
 
 def group_sum(netlist: LogicNetlist, leaves: list[str], flavour: str, pw: int,
@@ -49,43 +69,146 @@ def group_sum(netlist: LogicNetlist, leaves: list[str], flavour: str, pw: int,
 def popcount(prefix: str, leaves: list[str], width: int, flavour: str) -> tuple[str, list[str]]:
     """Count the ones among 1-bit ``leaves`` into a ``width``-bit wire ``<prefix>_count``.
 
+    Builds :func:`counter_plan` column by column from the lowest. Within a
+    column the next counter is the one whose inputs are ready at the lowest
+    LUT level (the larger on a tie), on the earliest bits of its columns.
+
     Returns:
         ``(count wire name, declaration lines)``.
     """
     write = COUNTER_FLAVOURS[flavour]
-    columns: list[list[str]] = [list(leaves)]  # columns[k]: bits of weight 2**k
-    lines: list[str] = []
-    level = 0
-    while max(len(bits) for bits in columns) > 2:
-        merged: list[list[str]] = [[] for _ in range(len(columns) + 3)]
-        for k, bits in enumerate(columns):
-            start = 0
-            while len(bits) - start > 2:
-                group = bits[start : start + MAX_COUNTER_INPUTS]
-                start += len(group)
-                name = f"{prefix}_c{level}_{k}_{start}"
-                # carries past the count's width are provably 0 (the count is
-                # at most the group size): such counters work modulo 2**width
-                outputs = min(len(group).bit_length(), width - k)
-                lines += write(name, group, outputs)
-                for t in range(outputs):
-                    merged[k + t].append(f"{name}[{t}]")
-            merged[k] += bits[start:]
-        columns = merged
-        level += 1
-    while not columns[-1]:
-        columns.pop()
-    rows = [_row([bits[i] if i < len(bits) else "1'b0" for bits in columns], width)
-            for i in range(max(len(bits) for bits in columns))]
+    # pools[k]: (LUT level, order, signal) of the unsummed bits of weight 2**k, sorted
+    pools: list[list[tuple[int, int, str]]] = [[] for _ in range(width + SPAN)]
+    pools[0] = [(0, i, leaf) for i, leaf in enumerate(leaves)]
+    order, lines = len(leaves), []
+    for k, (full, chain, finisher) in enumerate(counter_plan(len(leaves), width)):
+        todo = [FULL] * full + [CHAIN] * chain + ([finisher] if finisher else [])
+        for c in range(len(todo)):
+            shape = min(dict.fromkeys(todo), key=lambda s: (_ready(pools, k, s), -sum(s)))
+            todo.remove(shape)
+            args, weights, level = [], [], 0
+            for j, count in enumerate(shape):
+                for t, _, bit in pools[k + j][:count]:
+                    args.append(bit)
+                    weights.append(j)
+                    level = max(level, t + 1)
+                del pools[k + j][:count]
+            outputs = _outputs(shape, k, width)
+            name = f"{prefix}_c{k}_{c}"
+            lines += write(name, args, outputs, weights)
+            for j in range(outputs):
+                bisect.insort(pools[k + j], (level, order, f"{name}[{j}]"))
+                order += 1
+    if any(len(pool) > 1 for pool in pools[:width]) or any(pools[width:]):
+        raise AssertionError(f"popcount plan left bits over: {[len(p) for p in pools]}")
+    bits = [pool[0][2] if pool else "1'b0" for pool in reversed(pools[:width])]
     root = f"{prefix}_count"
-    lines.append(f"wire [{width - 1}:0] {root} = {' + '.join(rows)};")
+    value = bits[0] if width == 1 else "{" + ", ".join(bits) + "}"
+    lines.append(f"wire [{width - 1}:0] {root} = {value};")
     return root, lines
 
 
-def _row(bits: list[str], width: int) -> str:
-    """``width``-bit concatenation with ``bits[k]`` at weight ``2**k``."""
-    padded = bits + ["1'b0"] * (width - len(bits))
-    return padded[0] if width == 1 else "{" + ", ".join(reversed(padded)) + "}"
+def counter_luts(n: int, width: int) -> int:
+    """LUT6 (``$lut`` cells) of the popcount of ``n`` bits into ``width`` bits."""
+    return sum(full * _outputs(FULL, k, width) + chain * _outputs(CHAIN, k, width)
+               + (_outputs(finisher, k, width) if finisher else 0)
+               for k, (full, chain, finisher) in enumerate(counter_plan(n, width)))
+
+
+def _ready(pools: list[list[tuple[int, int, str]]], k: int, shape: Shape) -> float:
+    """LUT level at which counter ``shape`` at column ``k`` could start (inf: bits missing)."""
+    level = 0
+    for j, count in enumerate(shape):
+        if count > len(pools[k + j]):
+            return math.inf
+        if count:
+            level = max(level, pools[k + j][count - 1][0])
+    return level
+
+
+def _outputs(shape: Shape, k: int, width: int) -> int:
+    """Output bits of counter ``shape`` at column ``k``: its sum's bits below ``width``."""
+    most = sum(count << j for j, count in enumerate(shape))
+    return min(most.bit_length(), width - k)
+
+
+def _effect(shape: Shape, k: int, width: int) -> tuple[int, ...]:
+    """How counter ``shape`` at column ``k`` changes the heights of columns ``k .. k+SPAN-1``."""
+    outputs = _outputs(shape, k, width)
+    return tuple(int(j < outputs) - (shape[j] if j < len(shape) else 0) for j in range(SPAN))
+
+
+Plan = tuple[tuple[int, int, "Shape | None"], ...]
+
+
+@functools.lru_cache(maxsize=256)
+def counter_plan(n: int, width: int) -> Plan:
+    """The counters that sum ``n`` bits into ``width`` columns with the fewest LUTs.
+
+    Returns, for each column ``k`` from the lowest, ``(full, chain, finisher)``:
+    ``full`` FULL and ``chain`` CHAIN counters, then one counter from FINISHERS
+    (or ``None``), which together leave at most one bit in column ``k``.
+
+    An exact search over the columns' heights: column ``k``'s bits less one
+    must be ``5 * full + 4 * chain`` plus what the finisher removes; FULL and
+    CHAIN cost one LUT per bit removed, a finisher more, one at the top
+    columns (outputs past ``width`` dropped) less. Every split of the column
+    between FULL and CHAIN up to ``B_CHOICES`` is tried, since the carries it
+    leaves decide what the next columns cost.
+    """
+    per_column = []
+    for k in range(width):
+        finishers = [(f, _effect(f, k, width), _outputs(f, k, width)) for f in FINISHERS
+                     if k + len(f) <= width]
+        per_column.append((_effect(FULL, k, width), _outputs(FULL, k, width),
+                           _effect(CHAIN, k, width), _outputs(CHAIN, k, width),
+                           k + 1 < width, finishers))
+    memo: dict[tuple[int, tuple[int, ...]], tuple[int, Plan]] = {}
+
+    def best(k: int, heights: tuple[int, ...]) -> tuple[int, Plan]:
+        if k == width:
+            return 0, ()
+        key = (k, heights)
+        if key in memo:
+            return memo[key]
+        e_full, o_full, e_chain, o_chain, chain_ok, finishers = per_column[k]
+        h = heights[0]
+        found: tuple[int, Plan] | None = None
+        if h <= 1:
+            cost, rest = best(k + 1, (*heights[1:], 0))
+            found = (cost, ((0, 0, None), *rest))
+        else:
+            for finisher, e_fin, o_fin in [(None, (0,) * SPAN, 0), *finishers]:
+                spare = h - 1 - (finisher[0] - 1 if finisher else 0)
+                if spare < 0:
+                    continue
+                if chain_ok:  # spare = 5 full + 4 chain; full = spare (mod 4)
+                    top = spare // 5 - (spare // 5 - spare) % 4
+                    splits = range(top, max(top - 4 * B_CHOICES, -1), -4)
+                else:
+                    splits = range(spare // 5, spare // 5 + 1) if spare % 5 == 0 else range(0)
+                for full in splits:
+                    chain = (spare - 5 * full) // 4
+                    # a CHAIN takes a bit of column k+1 and gives one back: one must be there
+                    if chain and heights[1] + full * e_full[1] < 1:
+                        continue
+                    after = [heights[j] + full * e_full[j] + chain * e_chain[j]
+                             for j in range(SPAN)]
+                    if finisher and any(finisher[j] > after[j] for j in range(1, len(finisher))):
+                        continue
+                    cost = full * o_full + chain * o_chain + o_fin
+                    if found is not None and cost >= found[0]:
+                        continue
+                    rest_cost, rest = best(k + 1, tuple(after[j] + e_fin[j]
+                                                        for j in range(1, SPAN)) + (0,))
+                    if found is None or cost + rest_cost < found[0]:
+                        found = (cost + rest_cost, ((full, chain, finisher), *rest))
+        if found is None:
+            raise AssertionError(f"no counter plan for column {k} of {heights}")
+        memo[key] = found
+        return found
+
+    return best(0, (n,) + (0,) * (SPAN - 1))[1]
 
 
 def argmax(roots: list[str], sw: int, pw: int, pred: str = "pred") -> list[str]:

@@ -101,29 +101,48 @@ LUT_FLAVOURS: dict[str, Callable[[str, Lut, list[str]], list[str]]] = {
 
 def popcount_table(inputs: int, bit: int) -> int:
     """Truth table of bit ``bit`` of the number of ones among ``inputs`` bits."""
-    return sum(1 << a for a in range(2**inputs) if (bin(a).count("1") >> bit) & 1)
+    return counter_table([0] * inputs, bit)
 
 
-def plain_counter(name: str, args: list[str], width: int) -> list[str]:
-    """``wire [width-1:0] name``: the number of ones among ``args`` modulo ``2**width``,
-    as a width-clean sum."""
-    pad = "" if width == 1 else f"{width - 1}'b0, "
-    terms = [f"{{{pad}{a}}}" if pad else a for a in args]
+def counter_table(weights: list[int], bit: int) -> int:
+    """Truth table of bit ``bit`` of ``sum(x[i] << weights[i])``, input 0 the address MSB.
+
+    With every weight 0 this is a plain counter; mixed weights make a
+    generalized parallel counter (GPC), whose inputs span several columns.
+    """
+    k = len(weights)
+    table = 0
+    for a in range(2**k):
+        total = sum(1 << w for i, w in enumerate(weights) if (a >> (k - 1 - i)) & 1)
+        table |= ((total >> bit) & 1) << a
+    return table
+
+
+def plain_counter(name: str, args: list[str], width: int,
+                  weights: list[int] | None = None) -> list[str]:
+    """``wire [width-1:0] name``: ``sum(args[i] << weights[i])`` (all weights 0 by
+    default: the number of ones) modulo ``2**width``, as a width-clean sum."""
+    terms = []
+    for a, w in zip(args, weights or [0] * len(args), strict=True):
+        parts = ([f"{width - 1 - w}'b0"] if width - 1 - w else []) + [a]
+        parts += [f"{w}'b0"] if w else []
+        terms.append(parts[0] if len(parts) == 1 else "{" + ", ".join(parts) + "}")
     return [f"wire [{width - 1}:0] {name} = {' + '.join(terms)};"]
 
 
-def cell_counter(name: str, args: list[str], width: int) -> list[str]:
+def cell_counter(name: str, args: list[str], width: int,
+                 weights: list[int] | None = None) -> list[str]:
     """The same counter as one yosys ``$lut`` cell per output bit."""
-    k = len(args)
+    k, weights = len(args), weights or [0] * len(args)
     lines = [f"wire [{width - 1}:0] {name};"]
     for bit in range(width):
-        table = f"{2**k}'b{popcount_table(k, bit):0{2**k}b}"
+        table = f"{2**k}'b{counter_table(weights, bit):0{2**k}b}"
         lines.append(f"\\$lut #(.WIDTH({k}), .LUT({table})) u_{name}_{bit} "
                      f"(.A({concat(args)}), .Y({name}[{bit}]));")
     return lines
 
 
-COUNTER_FLAVOURS: dict[str, Callable[[str, list[str], int], list[str]]] = {
+COUNTER_FLAVOURS: dict[str, Callable[[str, list[str], int, list[int] | None], list[str]]] = {
     "plain": plain_counter,
     "cells": cell_counter,
 }
