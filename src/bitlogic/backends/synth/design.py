@@ -3,7 +3,7 @@
 Modules (all from yosys ``$lut`` cells, read with ``read_verilog -icells``):
 
 * ``bl_layer<i>``: LUT layer ``i``, input ``x`` (the previous level), output ``y``;
-* ``bl_groupsum``: the popcount of each class (a 6:3 compressor tree,
+* ``bl_groupsum``: the popcount of each class (a tree of 6-input counters,
   :mod:`bitlogic.backends.verilog_groupsum`), output ``counts`` (class ``c`` in
   ``[c*SW +: SW]``);
 * ``bl_argmax``: the tournament over the counts, output ``pred``;
