@@ -71,7 +71,8 @@ def synth_report(
     Returns:
         ``{"target", "luts", "ffs", "depth", "cells", "seconds", ...}``: LUT
         cells after mapping, flip-flops, the longest combinational path in
-        cells (``ltp -noff``), every cell type's count and yosys's wall time.
+        cells (``ltp -noff``; for ``"lut6"`` the sum over the parts, which
+        are in series), every cell type's count and yosys's wall time.
         For a netlist also ``"parts"`` (``layers``, ``groupsum``, ``argmax``:
         ``luts``, ``depth``; ``layers`` also ``per_layer``), ``"neurons"``,
         ``"luts_per_neuron"``, ``"groupsum_luts_per_bit"`` and ``"simplify"``
