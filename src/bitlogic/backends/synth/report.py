@@ -57,10 +57,11 @@ def synth_report(
         netlist_or_dir: a netlist, or a folder from :func:`emit_verilog` holding
             ``synth.ys`` (directly or in ``yosys/``).
         target: a name in ``FLOWS``: ``"lut6"`` (layers counted, GroupSum and
-            argmax mapped by ``abc -fast -lut 6``), ``"lut6-whole"`` (the full ``abc -lut 6`` script over
-            the flattened net: may merge across layers, slow on big nets, totals
-            only), ``"xilinx"`` (``synth_xilinx``) or ``"ecp5"`` (``synth_ecp5``
-            then ``nextpnr-ecp5``, see :func:`bitlogic.backends.synth.ecp5.ecp5_report`).
+            argmax mapped by ``abc -fast -lut 6``), ``"lut6-whole"`` (the full
+            ``abc -lut 6`` script over the flattened net: may merge across
+            layers, slow on big nets, totals only), ``"xilinx"``
+            (``synth_xilinx``) or ``"ecp5"`` (``synth_ecp5`` then
+            ``nextpnr-ecp5``, see :func:`bitlogic.backends.synth.ecp5.ecp5_report`).
         timeout: seconds before each tool is stopped (``None``: no limit).
         simplify: map ``netlist.simplify()`` (same function, fewer LUTs).
         tool: ``"system"`` or ``"yowasp"`` yosys; ``None``: the system one if
