@@ -70,7 +70,7 @@ def samples_per_s(engine: PackedLogicNet, x: np.ndarray, repeats: int = 3) -> fl
 
 def measure(preset: str, run_dir: Path, data_dir: str | None, ecp5: bool, tool: str | None,
             timeout: float | None, whole: bool = False,
-            designs: tuple[str, ...] = ("io", "pipeline")) -> dict:
+            designs: tuple[str, ...] = ("io", "pipeline"), router: str = "router1") -> dict:
     """Every figure of one trained run."""
     netlist = LogicNetlist.load(run_dir / "netlist.safetensors")
     config = read_config(run_dir / "config.yaml")
@@ -104,7 +104,8 @@ def measure(preset: str, run_dir: Path, data_dir: str | None, ecp5: bool, tool: 
               f"{row['lut6_whole']['seconds']} s", flush=True)
     if ecp5:
         try:
-            row["ecp5"] = synth_report(netlist, "ecp5", timeout=timeout, designs=designs)
+            row["ecp5"] = synth_report(netlist, "ecp5", timeout=timeout, designs=designs,
+                                      router=router)
         except (ValueError, RuntimeError) as err:  # too big for an ECP5, or a tool timed out
             row["ecp5"] = {"skipped": str(err).splitlines()[0]}
             print(f"{preset}: ECP5 skipped: {err}", flush=True)
@@ -140,7 +141,8 @@ def _ecp5_cells(row: dict) -> list[str]:
 
     return [f"{report['luts']:,}", report["device"], timing(io), timing(pipe),
             f"{max(d['slices'] for d in report['designs'].values()):,}",
-            f"{report['seconds']:.0f} s wall, {report.get('cpu_seconds', 0):.0f} s CPU"]
+            f"{report['seconds']:.0f} s wall, {report.get('cpu_seconds', 0):.0f} s CPU, "
+            f"{report.get('router', 'router1')}"]
 
 
 def _whole_section(rows: list[dict]) -> list[str]:
@@ -292,6 +294,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-ecp5", action="store_true", help="skip place and route")
     parser.add_argument("--ecp5-designs", nargs="+", choices=("io", "pipeline"),
                         default=["io", "pipeline"], help="ECP5 designs to place and route")
+    parser.add_argument("--router", choices=("router1", "router2"), default="router1",
+                        help="nextpnr's router (router2: faster, lower Fmax)")
     parser.add_argument("--whole", action="append", default=[], metavar="PRESET",
                         help="also map PRESET with the slow whole-net flow (repeatable)")
     parser.add_argument("--tool", choices=("system", "yowasp"), help="yosys of the LUT6 flow")
@@ -317,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         rows[preset] = measure(preset, Path(run_dir), args.data_dir, not args.no_ecp5,
                                args.tool, args.timeout, whole=preset in args.whole,
-                               designs=tuple(args.ecp5_designs))
+                               designs=tuple(args.ecp5_designs), router=args.router)
     ordered = list(rows.values())
     store.write_text(json.dumps(ordered, indent=1, default=str) + "\n")
     command = "python benchmarks/hardware.py " + " ".join(argv if argv is not None

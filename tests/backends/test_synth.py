@@ -193,6 +193,17 @@ def test_device_choice_and_pnr_report():
     assert parse_pnr_report(text) == {"fmax_mhz": 211.5, "utilization": {"TRELLIS_COMB": 9}}
 
 
+def test_ecp5_rejects_unknown_router_and_cli_keeps_it_to_ecp5(tmp_path, capsys):
+    from bitlogic.cli import EXIT_USAGE, main
+
+    net = random_netlist(0, [4], [2], 2)
+    with pytest.raises(ValueError, match=r"router must be one of \('router1', 'router2'\)"):
+        ecp5_report(net, router="router3")
+    path = net.save(tmp_path / "net.safetensors")
+    assert main(["synth-report", str(path), "--router", "router1"]) == EXIT_USAGE
+    assert "--router are for --flow ecp5" in capsys.readouterr().err
+
+
 def test_part_design_rejects_unknown_registers():
     with pytest.raises(ValueError, match="registers must be one of"):
         render_part_design(random_netlist(0, [4], [2], 2), "always")

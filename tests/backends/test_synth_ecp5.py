@@ -45,6 +45,8 @@ def test_cli_synth_report_flow_ecp5(fpga_tools, tmp_path, capsys):
     assert main(["synth-report", str(path), "--flow", "ecp5", "--designs", "io", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert set(report["designs"]) == {"io"} and report["designs"]["io"]["fmax_mhz"] > 0
-    assert main(["synth-report", str(path), "--flow", "ecp5", "--designs", "pipeline"]) == 0
+    assert report["router"] == "router1"
+    assert main(["synth-report", str(path), "--flow", "ecp5", "--designs", "pipeline",
+                 "--router", "router2"]) == 0
     printed = capsys.readouterr().out
     assert "Fmax" in printed and "cycles" in printed and "LUT4" in printed

@@ -11,7 +11,7 @@ from bitlogic.cli.errors import CliError, resolve
 def add_parser(sub) -> None:
     """Register ``synth-report`` on the subparsers ``sub``."""
     from bitlogic.backends.synth import FLOWS
-    from bitlogic.backends.synth.ecp5 import DEVICES
+    from bitlogic.backends.synth.ecp5 import DEVICES, ROUTERS
     from bitlogic.backends.synth.tools import YOSYS_TOOLS
 
     p = sub.add_parser("synth-report", help="FPGA resources (and ECP5 timing) of a netlist")
@@ -28,6 +28,9 @@ def add_parser(sub) -> None:
                    help="ecp5: device (default: the smallest that holds the design)")
     p.add_argument("--designs", nargs="+", choices=("io", "pipeline"),
                    help="ecp5: designs to place and route (default: io pipeline)")
+    p.add_argument("--router", choices=ROUTERS,
+                   help="ecp5: nextpnr's router (default: router1, the better Fmax; "
+                        "router2 takes about 40%% less time)")
     p.add_argument("--timeout", type=float, help="seconds before each tool run is stopped")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
@@ -40,10 +43,11 @@ def run(args: argparse.Namespace) -> int:
     netlist = resolve(args.path).netlist()
     extra = {}
     if args.target == "ecp5":
-        extra = {"device": args.device, **({"designs": tuple(args.designs)} if args.designs
-                                           else {})}
-    elif args.device or args.designs:
-        raise CliError("--device and --designs are for --flow ecp5")
+        extra = {"device": args.device,
+                 **({"designs": tuple(args.designs)} if args.designs else {}),
+                 **({"router": args.router} if args.router else {})}
+    elif args.device or args.designs or args.router:
+        raise CliError("--device, --designs and --router are for --flow ecp5")
     try:
         report = synth_report(netlist, target=args.target, timeout=args.timeout,
                               simplify=not args.no_simplify, tool=args.tool, **extra)

