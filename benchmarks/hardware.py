@@ -103,16 +103,23 @@ def measure(preset: str, run_dir: Path, data_dir: str | None, ecp5: bool, tool: 
         print(f"{preset}: whole-net LUT6 {row['lut6_whole']['luts']} in "
               f"{row['lut6_whole']['seconds']} s", flush=True)
     if ecp5:
-        try:
-            row["ecp5"] = synth_report(netlist, "ecp5", timeout=timeout, designs=designs,
-                                      router=router)
-        except (ValueError, RuntimeError) as err:  # too big for an ECP5, or a tool timed out
-            row["ecp5"] = {"skipped": str(err).splitlines()[0]}
-            print(f"{preset}: ECP5 skipped: {err}", flush=True)
-        else:
-            print(f"{preset}: ECP5 {row['ecp5']['luts']} LUT4 in {row['ecp5']['seconds']} s",
-                  flush=True)
+        place_and_route(row, netlist, timeout, designs, router)
     return row
+
+
+def place_and_route(row: dict, netlist: LogicNetlist, timeout: float | None,
+                    designs: tuple[str, ...], router: str) -> None:
+    """Set ``row["ecp5"]``: the ECP5 report, or why the net was not placed."""
+    try:
+        row["ecp5"] = synth_report(netlist, "ecp5", timeout=timeout, designs=designs,
+                                   router=router)
+    except (ValueError, RuntimeError) as err:  # too big for an ECP5, or a tool timed out
+        row["ecp5"] = {"skipped": str(err).splitlines()[0]}
+        print(f"{row['preset']}: ECP5 skipped: {err}", flush=True)
+    else:
+        print(f"{row['preset']}: ECP5 {row['ecp5']['luts']} LUT4 in "
+              f"{row['ecp5']['seconds']} s", flush=True)
+    row["ecp5_measured"] = time.strftime("%Y-%m-%d %H:%M")
 
 
 def remap_lut6(row: dict, run_dir: Path, tool: str | None, timeout: float | None,
@@ -304,6 +311,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lut6-only", action="store_true",
                         help="with --keep: re-map only the LUT6 figures of presets already "
                              "in the report (accuracy, engine and ECP5 figures kept)")
+    parser.add_argument("--ecp5-only", action="store_true",
+                        help="with --keep: place and route only, for presets already in "
+                             "the report (other figures kept)")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUT)
     args = parser.parse_args(argv)
     if not args.run and not args.keep:
@@ -318,6 +328,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.lut6_only and preset in rows:
             remap_lut6(rows[preset], Path(run_dir), args.tool, args.timeout,
                        whole=preset in args.whole)
+            continue
+        if args.ecp5_only and preset in rows:
+            place_and_route(rows[preset], LogicNetlist.load(Path(run_dir) / "netlist.safetensors"),
+                            args.timeout, tuple(args.ecp5_designs), args.router)
             continue
         rows[preset] = measure(preset, Path(run_dir), args.data_dir, not args.no_ecp5,
                                args.tool, args.timeout, whole=preset in args.whole,
