@@ -126,11 +126,14 @@ def test_conv_run_on_mnist_exports_and_evaluates_from_the_run(data_dir, tmp_path
 # floors sit below what one epoch reached on 2026-12-02 (validation discrete
 # accuracy after epoch 1: mnist-conv 94.7%, fashion-conv 80.7% in the full runs;
 # cifar10-s 39.0% test in a 1-epoch run) and far above chance or a broken kernel.
+# fashion-conv and cifar10-s run a second epoch with their first conv block hardened
+# (frozen at its discrete table), the recipe's last phase.
 @pytest.mark.slow
 @pytest.mark.parametrize("preset, overrides, floor", [
     ("mnist-conv", ["train.epochs=1"], 0.90),
-    ("fashion-conv", ["train.epochs=1"], 0.75),
-    ("cifar10-s", ["train.epochs=1"], 0.30),
+    ("fashion-conv", ["train.epochs=2", "train.harden_epochs=[2,null,null,null,null]"], 0.75),
+    ("cifar10-s", ["train.epochs=2",
+                   "train.harden_epochs=[2,null,null,null,null,null]"], 0.30),
 ])
 def test_image_preset_recipe_learns_in_one_epoch(preset, overrides, floor, data_dir, tmp_path):
     threads = torch.get_num_threads()

@@ -61,6 +61,9 @@ class LUTParametrization(nn.Module, ABC):
 
     LUT_INFERENCE_SUPPORTED: bool = True
     SAMPLING_MODES: tuple[Sampling, ...] = tuple(Sampling)
+    # True when forward_sampling="hard" outputs the discrete table's value at binary
+    # inputs (a deterministic round), so a hardened layer computes what the netlist does.
+    HARD_IS_DISCRETE: bool = True
 
     def __init__(
         self,

@@ -46,6 +46,8 @@ class WarpLUT(LUTParametrization):
     constructor arguments.
     """
 
+    HARD_IS_DISCRETE = False  # "hard" is a Bernoulli draw, as in the paper
+
     def init_weights(self, num_neurons: int, device=None) -> torch.Tensor:
         identity = torch.zeros(num_neurons, self.lut_entries, device=device)
         # The singleton character of input 0 (the MSB) gives z = c * (2 x_0 - 1).

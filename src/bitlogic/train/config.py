@@ -201,6 +201,10 @@ class LoopConfig:
             this many pixels per axis, zero-filled (image datasets only; 0: off).
         flip: mirror each training image left-right with probability 1/2
             (image datasets only).
+        harden_epochs: one entry per logic layer (conv and dense, in model
+            order): the 1-based epoch from which that layer trains with a
+            straight-through hard forward (its discrete table), or ``null``
+            for never; empty: off (see :mod:`bitlogic.train.harden`).
     """
 
     epochs: int = 12
@@ -214,6 +218,7 @@ class LoopConfig:
     num_threads: int | None = None
     shift_pixels: int = 0
     flip: bool = False
+    harden_epochs: list[int | None] = field(default_factory=list)
 
 
 @dataclass

@@ -77,7 +77,10 @@ def train_epoch(
     """
     from bitlogic.schedules import set_temperature
 
+    from .harden import harden_for_epoch
+
     t = config.train
+    harden_for_epoch(model, t.harden_epochs, epoch)
     lr = lr_at(config, epoch)
     for group in optimizer.param_groups:
         group["lr"] = lr

@@ -20,6 +20,7 @@ from torch import nn
 from . import distributed as D
 from .config import ConfigError, RunConfig
 from .families import OPTIMIZERS
+from .harden import check_harden_epochs
 from .model import build_model
 from .splits import RunData, load_split, prepare_data
 
@@ -77,6 +78,12 @@ def build_parts(config: RunConfig, data_dir: str | os.PathLike[str] | None,
     test_split = load_split(config, "test", data_dir) if with_test else None
     model = build_model(config, data.num_features, data.num_classes, fit_x=data.train_x,
                         feature_shape=data.feature_shape).to(ctx.device)
+    check_harden_epochs(model, t.harden_epochs, t.epochs)
+    if t.harden_epochs and ctx.distributed:
+        # DDP reduces gradients of the parameters that required them when it wrapped
+        # the model; a layer frozen later would still be stepped by its moments.
+        raise ConfigError("train.harden_epochs is not supported under torchrun (data "
+                          "parallel); train on one process or set train.harden_epochs=[]")
     optimizer = build_optimizer(config, model)
     steps_per_epoch = min(data.train_x.shape[0] // t.batch_size,
                           t.max_steps_per_epoch or sys.maxsize)
