@@ -5,6 +5,11 @@ test accuracy measured on the packed CPU engine, the soft accuracy, the best
 validation accuracy, epochs, training wall time on this machine, neurons,
 gates, trainable parameters and packed-engine throughput.
 
+Each reported run's learning curves (per epoch: training loss and soft
+accuracy, validation soft and discrete accuracy, the gap, samples/s, learning
+rate) go to ``benchmarks/results/curves/PRESET.md`` beside a copy of the run's
+``accuracy.png``.
+
 Usage::
 
     python benchmarks/accuracy.py                                # digits-tiny, breast-cancer
@@ -22,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -31,6 +37,7 @@ import torch
 from bitlogic.netlist import LogicNetlist
 from bitlogic.train import evaluate_packed, load_preset, read_config, train
 from bitlogic.train.metrics import read_metrics
+from bitlogic.train.plots import ACCURACY_PNG
 from bitlogic.train.splits import load_split
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,7 +76,39 @@ def _row(name: str, run_dir: Path, data_dir: str | None, wall_s: float, note: st
         "engine": f"{packed.samples_per_s:,.0f}/s ({packed.backend})",
         "note": note,
         "target": TARGETS.get(name),
+        "run_dir": str(run_dir),
     }
+
+
+def write_curves(name: str, run_dir: Path, out_dir: Path) -> Path:
+    """Write ``out_dir/NAME.md``, the run's per-epoch curves, and copy its accuracy plot."""
+    config = read_config(run_dir / "config.yaml")
+    hardened = config.train.harden_epochs
+    lines = [f"# Learning curves: {name}", "",
+             f"Run `{run_dir}` ({config.dataset.name}, {config.train.epochs} epochs"
+             + (f", train.harden_epochs=[{', '.join(str(e or 'null') for e in hardened)}]"
+                if hardened else "") + "). "
+             "Validation accuracies are on the split carved from the training data; "
+             "*gap* is soft minus discrete.", "",
+             "| epoch | lr | train loss | train soft | val soft | val discrete | gap | "
+             "hardened layers | samples/s |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in read_metrics(run_dir)["epochs"]:
+        hard = sum(e is not None and r["epoch"] >= e for e in hardened)
+        lines.append(
+            f"| {r['epoch']}{' *' if r.get('best') else ''} | {r['lr']:.4g} | "
+            f"{r['train_loss']:.4f} | {_fmt_acc(r['train_soft_acc'])} | "
+            f"{_fmt_acc(r['val_soft_acc'])} | {_fmt_acc(r['val_discrete_acc'])} | "
+            f"{100 * r['gap']:+.2f} | {hard} | {r['samples_per_s'] or 0:,.0f} |")
+    lines += ["", "`*`: a new best validation discrete accuracy (the model kept).", ""]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    plot = run_dir / ACCURACY_PNG
+    if plot.is_file():
+        shutil.copyfile(plot, out_dir / f"{name}.png")
+        lines += [f"![{name} accuracy per epoch]({name}.png)", ""]
+    path = out_dir / f"{name}.md"
+    path.write_text("\n".join(lines))
+    return path
 
 
 def _fmt_acc(value: float | None) -> str:
@@ -180,6 +219,8 @@ def main(argv: list[str] | None = None) -> int:
             wall = sum(r["epoch_time_s"] for r in rows_)
             note += " Wall time is the sum of the epochs' training time (validation excluded)."
         rows.append(_row(name, run_dir, args.data_dir, wall, note))
+    for row in rows:
+        write_curves(row["preset"], Path(row["run_dir"]), Path(args.out).parent / "curves")
     shown = _without_notes(list(argv if argv is not None else sys.argv[1:]))
     command = "python benchmarks/accuracy.py " + " ".join(shown)
     out = Path(args.out)
