@@ -25,6 +25,7 @@ training again; its time is the run's recorded cumulative wall time.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -35,9 +36,10 @@ from pathlib import Path
 import torch
 
 from bitlogic.netlist import LogicNetlist
-from bitlogic.train import evaluate_packed, load_preset, read_config, train
+from bitlogic.train import evaluate_packed, load_preset, train
 from bitlogic.train.metrics import read_metrics
 from bitlogic.train.plots import ACCURACY_PNG
+from bitlogic.train.runs import latest_config
 from bitlogic.train.splits import load_split
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -56,7 +58,7 @@ TARGETS = {"mnist-s": 0.975, "mnist-dwn": 0.980, "mnist-conv": 0.990, "fashion-c
 
 
 def _row(name: str, run_dir: Path, data_dir: str | None, wall_s: float, note: str) -> dict:
-    config = read_config(run_dir / "config.yaml")
+    config = latest_config(run_dir)
     metrics = read_metrics(run_dir)
     summary = metrics["summary"]
     netlist = LogicNetlist.load(run_dir / "netlist.safetensors")
@@ -82,7 +84,7 @@ def _row(name: str, run_dir: Path, data_dir: str | None, wall_s: float, note: st
 
 def write_curves(name: str, run_dir: Path, out_dir: Path) -> Path:
     """Write ``out_dir/NAME.md``, the run's per-epoch curves, and copy its accuracy plot."""
-    config = read_config(run_dir / "config.yaml")
+    config = latest_config(run_dir)
     hardened = config.train.harden_epochs
     lines = [f"# Learning curves: {name}", "",
              f"Run `{run_dir}` ({config.dataset.name}, {config.train.epochs} epochs"
@@ -208,11 +210,15 @@ def main(argv: list[str] | None = None) -> int:
         name, _, path = item.partition("=")
         run_dir = Path(path)
         summary = read_metrics(run_dir)["summary"]
-        config = read_config(run_dir / "config.yaml")
+        # The config the run ended with: a resume may change keys (resumes.jsonl says which).
+        config = latest_config(run_dir)
         changed = _changed_keys(load_preset(name).to_dict(), config.to_dict())
         note = notes.get(name, "")
         if changed:
             note = (note + " " if note else "") + f"overrides: `{' '.join(changed)}`"
+        resumes = _resume_changes(run_dir)
+        if resumes:
+            note = (note + " " if note else "") + resumes
         wall = summary.get("train_wall_s")
         if not wall:  # runs from before the wall_s column: optimizer time alone
             rows_ = read_metrics(run_dir)["epochs"]
@@ -230,6 +236,21 @@ def main(argv: list[str] | None = None) -> int:
     out.write_text(render(rows, command.strip(), kept))
     print(Path(args.out).read_text())
     return 0
+
+
+def _resume_changes(run_dir: Path) -> str:
+    """One sentence per resume of the run that changed its config, from ``resumes.jsonl``."""
+    path = run_dir / "resumes.jsonl"
+    if not path.is_file():
+        return ""
+    said = []
+    for line in path.read_text().splitlines():
+        entry = json.loads(line)
+        if entry["changed"]:
+            keys = ", ".join(f"{k}: {before} -> {after}"
+                             for k, (before, after) in entry["changed"].items())
+            said.append(f"Resumed after epoch {entry['epoch']} with {keys}.")
+    return " ".join(said)
 
 
 def _without_notes(argv: list[str]) -> list[str]:
