@@ -39,6 +39,7 @@ from bitlogic.netlist import LogicNetlist
 from bitlogic.train import evaluate_packed, load_preset, train
 from bitlogic.train.metrics import read_metrics
 from bitlogic.train.plots import ACCURACY_PNG
+from bitlogic.train.rundir import RESUMES_FILE
 from bitlogic.train.runs import latest_config
 from bitlogic.train.splits import load_split
 
@@ -240,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _resume_changes(run_dir: Path) -> str:
     """One sentence per resume of the run that changed its config, from ``resumes.jsonl``."""
-    path = run_dir / "resumes.jsonl"
+    path = run_dir / RESUMES_FILE
     if not path.is_file():
         return ""
     said = []
