@@ -9,7 +9,7 @@ from torch import nn
 from bitlogic.layers import GroupSum, LogicConv2d, LogicDense, OrPool2d, Thermometer
 from bitlogic.parametrizations import LUTParametrization, list_parametrizations
 from bitlogic.parametrizations.registry import PARAMETRIZATIONS
-from bitlogic.train import ConfigError, load_preset, train
+from bitlogic.train import ConfigError, count_parameters, load_preset, train
 from bitlogic.train.harden import check_harden_epochs, harden_for_epoch, logic_layers
 
 
@@ -46,6 +46,20 @@ def test_harden_for_epoch_switches_layers_from_their_epoch_on():
     assert (modes(first), modes(second)) == ({"hard"}, {"soft"})
     assert harden_for_epoch(model, [2, 3], epoch=5) == 2
     assert modes(second) == {"hard"}
+    # Back to an earlier epoch (the end of a run restores its best epoch's state).
+    assert harden_for_epoch(model, [2, 3], epoch=0) == 0
+    assert modes(first) == modes(second) == {"soft"}
+    assert all(p.requires_grad for p in model.parameters())
+
+
+def test_a_layer_hardened_from_gumbel_soft_returns_to_gumbel_soft():
+    model = nn.Sequential(Thermometer(2), LogicDense(8, 20, lut_rank=2,
+                                                     forward_sampling="gumbel_soft"),
+                          GroupSum(4, tau=2.0))
+    harden_for_epoch(model, [1], epoch=0)
+    assert modes(model[1]) == {"hard"}
+    harden_for_epoch(model, [3], epoch=0)
+    assert modes(model[1]) == {"gumbel_soft"}
 
 
 @pytest.mark.parametrize("epochs, match", [
@@ -87,6 +101,7 @@ def test_a_hardened_layer_is_frozen_and_the_rest_still_learns():
     assert torch.equal(first.weight, before[0])
     assert not torch.equal(second.weight, before[1])
     assert first.weight.grad is None
+    assert count_parameters(model) == first.weight.numel() + second.weight.numel()
 
 
 HARDENABLE = [name for name in list_parametrizations()
@@ -138,6 +153,7 @@ def test_a_run_hardens_its_first_layer_and_resumes_bit_identically(tmp_path):
                     resume=True, verbose=False)
     assert [r["val_discrete_acc"] for r in resumed.rows] == \
         [r["val_discrete_acc"] for r in whole.rows]
+    assert resumed.summary["test_soft_acc"] == whole.summary["test_soft_acc"]
     for a, b in zip(whole.model.state_dict().values(), resumed.model.state_dict().values(),
                     strict=True):
         assert torch.equal(a, b)

@@ -18,6 +18,7 @@ from .bookkeeping import LoopState
 from .checkpoint import load_checkpoint
 from .config import RunConfig
 from .evaluate import evaluate
+from .harden import harden_for_epoch
 from .metrics import MetricsLog
 from .model import count_neurons, count_parameters
 from .plots import write_plots
@@ -40,6 +41,8 @@ def finish_run(model: nn.Module, config: RunConfig, state: LoopState, log: Metri
         except (ValueError, RuntimeError) as err:  # torn by hand: keep the latest model
             warnings.warn(f"bitlogic: {err}; exporting the latest model instead",
                           RuntimeWarning, stacklevel=2)
+    if state.best_epoch:  # soft figures as the best epoch trained: its layers hard or not
+        harden_for_epoch(model, config.train.harden_epochs, state.best_epoch - 1)
     cpu_model = model.cpu().eval()
     summary: dict[str, Any] = {
         "preset": config.name, "dataset": config.dataset.name,

@@ -65,19 +65,36 @@ def check_harden_epochs(model: nn.Module, harden_epochs: list[int | None], epoch
                           f"give null (never) for at least the last layer")
 
 
+def _sampled_modules(layer: nn.Module) -> list[nn.Module]:
+    return [m for m in layer.modules() if isinstance(m, LUTParametrization) or (
+        isinstance(m, Connections) and hasattr(m, "forward_sampling"))]
+
+
 def harden_layer(layer: nn.Module) -> None:
     """Make ``layer`` compute its discrete function in training mode and freeze it."""
-    for m in layer.modules():
-        if isinstance(m, LUTParametrization) or (
-                isinstance(m, Connections) and hasattr(m, "forward_sampling")):
-            m.forward_sampling = Sampling.HARD
+    for m in _sampled_modules(layer):
+        if not hasattr(m, "_sampling_before_hardening"):
+            m._sampling_before_hardening = m.forward_sampling
+        m.forward_sampling = Sampling.HARD
     for p in layer.parameters():
         p.requires_grad_(False)
         p.grad = None
 
 
+def soften_layer(layer: nn.Module) -> None:
+    """Undo :func:`harden_layer`: the sampling modes it replaced, trainable parameters."""
+    for m in _sampled_modules(layer):
+        if hasattr(m, "_sampling_before_hardening"):
+            m.forward_sampling = m._sampling_before_hardening
+    for p in layer.parameters():
+        p.requires_grad_(True)
+
+
 def harden_for_epoch(model: nn.Module, harden_epochs: list[int | None], epoch: int) -> int:
-    """Harden every logic layer due by (0-based) ``epoch``.
+    """Put every logic layer in its state of (0-based) ``epoch``: hard and frozen when due.
+
+    Layers not yet due are (made) trainable with their own sampling, so the
+    end of a run can restore the state of its best epoch.
 
     Returns:
         How many logic layers are hard in this epoch.
@@ -87,4 +104,6 @@ def harden_for_epoch(model: nn.Module, harden_epochs: list[int | None], epoch: i
         if start is not None and epoch + 1 >= start:
             harden_layer(layer)
             hard += 1
+        else:
+            soften_layer(layer)
     return hard

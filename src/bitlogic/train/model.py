@@ -158,8 +158,12 @@ def build_model(
 
 
 def count_parameters(model: nn.Module) -> int:
-    """Trainable parameters (connection logits included)."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+    """Learned parameters (connection logits included), frozen ones too.
+
+    Layers hardened at the end of training (:mod:`bitlogic.train.harden`) stop
+    requiring gradients but remain the model's parameters.
+    """
+    return sum(p.numel() for p in model.parameters())
 
 
 def count_neurons(model: nn.Module) -> int:
