@@ -202,9 +202,9 @@ class LoopConfig:
         flip: mirror each training image left-right with probability 1/2
             (image datasets only).
         harden_epochs: one entry per logic layer (conv and dense, in model
-            order): the 1-based epoch from which that layer trains with a
-            straight-through hard forward (its discrete table), or ``null``
-            for never; empty: off (see :mod:`bitlogic.train.harden`).
+            order): the 1-based epoch from which that layer computes its
+            discrete table in training too and stops training (hardened), or
+            ``null`` for never; empty: off (see :mod:`bitlogic.train.harden`).
     """
 
     epochs: int = 12
