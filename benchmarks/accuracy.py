@@ -177,8 +177,9 @@ def render(rows: list[dict], command: str, kept: tuple[list[str], list[str]] = (
 def main(argv: list[str] | None = None) -> int:
     """Train (or collect) the requested presets and write the report."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--presets", nargs="*", default=["digits-tiny", "breast-cancer"],
-                        help="presets to train (default: digits-tiny breast-cancer)")
+    parser.add_argument("--presets", nargs="*", default=None,
+                        help="presets to train (default: digits-tiny breast-cancer, or none "
+                             "with --from-run)")
     parser.add_argument("--from-run", action="append", default=[], metavar="PRESET=RUN_DIR",
                         help="report an existing finished run instead of training")
     parser.add_argument("--epochs", type=int, help="override train.epochs for trained presets")
@@ -194,6 +195,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep the rows of presets not reported now from the existing --out")
     args = parser.parse_args(argv)
 
+    if args.presets is None:
+        args.presets = [] if args.from_run else ["digits-tiny", "breast-cancer"]
     notes = dict(item.split("=", 1) for item in args.note)
     rows = []
     overrides = list(args.set) + ([f"train.epochs={args.epochs}"] if args.epochs else [])
