@@ -14,10 +14,11 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
-import platform
+import math
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -26,6 +27,9 @@ from bitlogic.data.registry import DATASETS
 from bitlogic.train import load_preset
 from bitlogic.train.harden import harden_for_epoch
 from bitlogic.train.model import build_model
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import load_average, machine_description  # noqa: E402
 
 
 def time_modules(model: nn.Sequential) -> dict[str, list[float]]:
@@ -55,15 +59,17 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.manual_seed(0)
     config = load_preset(args.preset)
-    shape = tuple(DATASETS.get(config.dataset.name).feature_shape)
-    features = int(torch.tensor(shape).prod())
-    model = build_model(config, features, 10, feature_shape=shape)
+    spec = DATASETS.get(config.dataset.name)
+    shape = tuple(spec.feature_shape)
+    features = math.prod(shape)
+    model = build_model(config, features, spec.num_classes, feature_shape=shape)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.optimizer.lr)
     x = torch.rand(args.batch, features)
-    y = torch.randint(0, 10, (args.batch,))
+    y = torch.randint(0, spec.num_classes, (args.batch,))
     times = time_modules(model)
     print(f"{args.preset}: batch {args.batch}, {torch.get_num_threads()} threads, "
-          f"{platform.machine()} with {os.cpu_count()} CPU cores; medians of {args.steps} steps")
+          f"{machine_description()}, load average {load_average()}; "
+          f"medians of {args.steps} steps")
     last_epoch = config.train.epochs - 1
     for label, epoch in (("every layer soft", None), (f"epoch {last_epoch + 1}", last_epoch)):
         if epoch is not None:

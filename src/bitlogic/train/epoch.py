@@ -18,6 +18,7 @@ from . import distributed as D
 from .augment import random_flip, random_shift
 from .config import RunConfig
 from .families import LR_SCHEDULES
+from .harden import harden_for_epoch
 
 if TYPE_CHECKING:
     from bitlogic.schedules import TemperatureSchedule
@@ -76,8 +77,6 @@ def train_epoch(
         bar: a tqdm progress bar, advanced by every rank's samples.
     """
     from bitlogic.schedules import set_temperature
-
-    from .harden import harden_for_epoch
 
     t = config.train
     harden_for_epoch(model, t.harden_epochs, epoch)
