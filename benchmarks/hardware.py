@@ -70,7 +70,8 @@ def samples_per_s(engine: PackedLogicNet, x: np.ndarray, repeats: int = 3) -> fl
 
 def measure(preset: str, run_dir: Path, data_dir: str | None, ecp5: bool, tool: str | None,
             timeout: float | None, whole: bool = False,
-            designs: tuple[str, ...] = ("io", "pipeline"), router: str = "router1") -> dict:
+            designs: tuple[str, ...] = ("io", "pipeline"), router: str = "router1",
+            device: str | None = None, log_dir: Path | None = None) -> dict:
     """Every figure of one trained run."""
     netlist = LogicNetlist.load(run_dir / "netlist.safetensors")
     config = read_config(run_dir / "config.yaml")
@@ -103,22 +104,44 @@ def measure(preset: str, run_dir: Path, data_dir: str | None, ecp5: bool, tool: 
         print(f"{preset}: whole-net LUT6 {row['lut6_whole']['luts']} in "
               f"{row['lut6_whole']['seconds']} s", flush=True)
     if ecp5:
-        place_and_route(row, netlist, timeout, designs, router)
+        place_and_route(row, netlist, timeout, designs, router, device, log_dir)
     return row
 
 
 def place_and_route(row: dict, netlist: LogicNetlist, timeout: float | None,
-                    designs: tuple[str, ...], router: str) -> None:
-    """Set ``row["ecp5"]``: the ECP5 report, or why the net was not placed."""
-    try:
-        row["ecp5"] = synth_report(netlist, "ecp5", timeout=timeout, designs=designs,
-                                   router=router)
-    except (ValueError, RuntimeError) as err:  # too big for an ECP5, or a tool timed out
-        row["ecp5"] = {"skipped": str(err).splitlines()[0]}
-        print(f"{row['preset']}: ECP5 skipped: {err}", flush=True)
-    else:
-        print(f"{row['preset']}: ECP5 {row['ecp5']['luts']} LUT4 in "
-              f"{row['ecp5']['seconds']} s", flush=True)
+                    designs: tuple[str, ...], router: str, device: str | None = None,
+                    log_dir: Path | None = None) -> None:
+    """Set ``row["ecp5"]``: the ECP5 report, or why the net was not placed.
+
+    Each design is placed and routed on its own, so that one which fails or
+    runs past ``timeout`` is recorded under ``"failed"`` and the others kept.
+    """
+    report: dict | None = None
+    failed: dict[str, str] = {}
+    for name in designs:
+        try:
+            one = synth_report(netlist, "ecp5", timeout=timeout, designs=(name,),
+                               router=router, device=device,
+                               log_dir=None if log_dir is None else log_dir / row["preset"])
+        except (ValueError, RuntimeError) as err:  # too big for an ECP5, or a tool timed out
+            failed[name] = str(err).splitlines()[0]
+            print(f"{row['preset']}: ECP5 {name} not placed: {err}", flush=True)
+            if isinstance(err, ValueError):
+                break  # the net does not fit: no design will
+            continue
+        print(f"{row['preset']}: ECP5 {name}: {one['luts']} LUT4, "
+              f"{one['designs'][name]['fmax_mhz']} MHz in {one['seconds']} s", flush=True)
+        if report is None:
+            report = one
+        else:
+            report["designs"].update(one["designs"])
+            report["seconds"] = round(report["seconds"] + one["seconds"], 2)
+            report["cpu_seconds"] = round(report["cpu_seconds"] + one["cpu_seconds"], 2)
+    if report is None:
+        report = {"skipped": next(iter(failed.values()))}
+    elif failed:
+        report["failed"] = failed
+    row["ecp5"] = report
     row["ecp5_measured"] = time.strftime("%Y-%m-%d %H:%M")
 
 
@@ -141,12 +164,13 @@ def _ecp5_cells(row: dict) -> list[str]:
         return [f"not placed: {report['skipped']}"] + ["-"] * 5
     io, pipe = report["designs"].get("io"), report["designs"].get("pipeline")
 
-    def timing(d: dict | None) -> str:
+    def timing(d: dict | None, name: str) -> str:
         if d is None:
-            return "-"
+            return f"not routed: {report['failed'][name]}" if name in report.get(
+                "failed", {}) else "-"
         return f"{d['fmax_mhz']} MHz, {d['latency_cycles']} cyc = {d['latency_ns']} ns"
 
-    return [f"{report['luts']:,}", report["device"], timing(io), timing(pipe),
+    return [f"{report['luts']:,}", report["device"], timing(io, "io"), timing(pipe, "pipeline"),
             f"{max(d['slices'] for d in report['designs'].values()):,}",
             f"{report['seconds']:.0f} s wall, {report.get('cpu_seconds', 0):.0f} s CPU, "
             f"{report.get('router', 'router1')}"]
@@ -303,6 +327,10 @@ def main(argv: list[str] | None = None) -> int:
                         default=["io", "pipeline"], help="ECP5 designs to place and route")
     parser.add_argument("--router", choices=("router1", "router2"), default="router1",
                         help="nextpnr's router (router2: faster, lower Fmax)")
+    parser.add_argument("--device", choices=("12k", "25k", "45k", "85k"),
+                        help="ECP5 device (default: the smallest that holds the design)")
+    parser.add_argument("--log-dir", type=Path,
+                        help="write nextpnr's logs to LOG_DIR/PRESET/nextpnr-DESIGN.log")
     parser.add_argument("--whole", action="append", default=[], metavar="PRESET",
                         help="also map PRESET with the slow whole-net flow (repeatable)")
     parser.add_argument("--tool", choices=("system", "yowasp"), help="yosys of the LUT6 flow")
@@ -331,11 +359,13 @@ def main(argv: list[str] | None = None) -> int:
             continue
         if args.ecp5_only and preset in rows:
             place_and_route(rows[preset], LogicNetlist.load(Path(run_dir) / "netlist.safetensors"),
-                            args.timeout, tuple(args.ecp5_designs), args.router)
+                            args.timeout, tuple(args.ecp5_designs), args.router,
+                            args.device, args.log_dir)
             continue
         rows[preset] = measure(preset, Path(run_dir), args.data_dir, not args.no_ecp5,
                                args.tool, args.timeout, whole=preset in args.whole,
-                               designs=tuple(args.ecp5_designs), router=args.router)
+                               designs=tuple(args.ecp5_designs), router=args.router,
+                               device=args.device, log_dir=args.log_dir)
     ordered = list(rows.values())
     store.write_text(json.dumps(ordered, indent=1, default=str) + "\n")
     command = "python benchmarks/hardware.py " + " ".join(argv if argv is not None

@@ -42,9 +42,14 @@ def test_cli_synth_report_flow_ecp5(fpga_tools, tmp_path, capsys):
 
     netlist = random_netlist(5, [20, 8], [2, 4], num_classes=2, num_inputs=16)
     path = netlist.save(tmp_path / "net.safetensors")
-    assert main(["synth-report", str(path), "--flow", "ecp5", "--designs", "io", "--json"]) == 0
+    logs = tmp_path / "logs"
+    assert main(["synth-report", str(path), "--flow", "ecp5", "--designs", "io", "--json",
+                 "--log-dir", str(logs)]) == 0
     report = json.loads(capsys.readouterr().out)
     assert set(report["designs"]) == {"io"} and report["designs"]["io"]["fmax_mhz"] > 0
+    # the full log despite --quiet, so that a long route can be followed
+    assert report["logs"] == {"io": str((logs / "nextpnr-io.log").resolve())}
+    assert "Max frequency for clock" in (logs / "nextpnr-io.log").read_text()
     assert report["router"] == "router1"
     assert main(["synth-report", str(path), "--flow", "ecp5", "--designs", "pipeline",
                  "--router", "router2"]) == 0

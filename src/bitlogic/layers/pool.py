@@ -6,6 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..kernels.or_pool import or_pool_forward
 from .conv import check_positive_int, conv_output_size
 
 
@@ -13,7 +14,11 @@ class OrPool2d(nn.Module):
     """Max over each window; on bits it is the OR of the window.
 
     Inputs are expected in ``[0, 1]``; the border added by ``padding`` is 0,
-    so it never changes the result of a window that holds an input.
+    so it never changes the result of a window that holds an input. A
+    feature-major input (a fused convolution's output) is pooled by
+    :func:`~bitlogic.kernels.or_pool.or_pool_feature_major` and stays
+    feature-major: same values and gradients (ties: the first max of the
+    window in row-major order gets the gradient).
 
     Example:
         >>> pool = OrPool2d(2)
@@ -47,6 +52,10 @@ class OrPool2d(nn.Module):
         if x.dim() != 4:
             raise ValueError(f"x must be (batch, C, H, W), got shape {tuple(x.shape)}")
         self.output_size(x.shape[2], x.shape[3])
+        # A fused convolution's feature-major output is pooled in its own layout.
+        fused = or_pool_forward(x, self.kernel_size, self.stride, self.padding)
+        if fused is not None:
+            return fused
         if self.padding:
             x = F.pad(x, (self.padding,) * 4)
         return F.max_pool2d(x, self.kernel_size, self.stride)

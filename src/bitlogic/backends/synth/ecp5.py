@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import tempfile
 from pathlib import Path
 
@@ -68,6 +69,7 @@ def ecp5_report(
     simplify: bool = True,
     tool: str | None = None,
     timeout: float | None = None,
+    log_dir: str | os.PathLike[str] | None = None,
 ) -> dict[str, object]:
     """Synthesize and place and route ``netlist`` on an ECP5, out of context.
 
@@ -87,13 +89,17 @@ def ecp5_report(
         tool: ``"yowasp"`` or ``"system"`` yosys; ``None`` prefers yowasp
             (the release nextpnr 0.11 is built with).
         timeout: seconds before each tool run is stopped.
+        log_dir: a folder (created if missing) for nextpnr's full log of each
+            design, ``nextpnr-{design}.log``, written as it runs: big nets
+            take tens of minutes to route, and ``tail -f`` shows how far it is.
 
     Returns:
         ``{"target": "ecp5", "device", "luts" (LUT4), "parts" (LUT4 and depth
         of layers / groupsum / argmax), "designs": {name: {"fmax_mhz",
         "latency_cycles", "latency_ns", "lut4", "ffs", "slices", "utilization",
         "yosys_seconds", "nextpnr_seconds", "cpu_seconds"}}, "simplify", "seconds",
-        "cpu_seconds"}`` (wall times; CPU time with the tools' own processes).
+        "cpu_seconds"}`` (wall times; CPU time with the tools' own processes);
+        with ``log_dir`` also ``"logs"``: ``{design: path}``.
 
     Raises:
         ValueError: an unknown design or device, or a net whose LUT layers
@@ -117,6 +123,9 @@ def ecp5_report(
     flow = FLOWS.get("ecp5")
     report: dict[str, object] = {"target": "ecp5", "designs": {},
                                  "simplify": simplify_report.to_dict() if simplify else None}
+    logs: dict[str, str] = {}
+    if log_dir is not None:
+        Path(log_dir).mkdir(parents=True, exist_ok=True)
     total = cpu = 0.0
     for name in designs:
         with tempfile.TemporaryDirectory(prefix=f"bitlogic-ecp5-{name}-") as tmp:
@@ -129,6 +138,9 @@ def ecp5_report(
             command = [nextpnr, f"--{chosen}", "--package", "CABGA381", "--json", JSON_FILE,
                        "--out-of-context", "--report", PNR_REPORT, "--freq", str(frequency_mhz),
                        "--seed", str(seed), "--router", router, "--timing-allow-fail", "--quiet"]
+            if log_dir is not None:
+                logs[name] = str(Path(log_dir).resolve() / f"nextpnr-{name}.log")
+                command += ["--log", logs[name]]
             pnr_seconds, pnr_cpu = run_tool(command, work, timeout, "nextpnr-ecp5")
             pnr = parse_pnr_report((work / PNR_REPORT).read_text())
         cycles = latency_cycles(netlist, name)
@@ -160,6 +172,8 @@ def ecp5_report(
         report.setdefault("device", chosen)
         report.setdefault("tool", yosys)
     report["nextpnr"] = nextpnr
+    if logs:
+        report["logs"] = logs
     report["router"] = router
     report["seconds"] = round(total, 2)
     report["cpu_seconds"] = round(cpu, 2)
