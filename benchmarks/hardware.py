@@ -71,7 +71,7 @@ def samples_per_s(engine: PackedLogicNet, x: np.ndarray, repeats: int = 3) -> fl
 def measure(preset: str, run_dir: Path, data_dir: str | None, ecp5: bool, tool: str | None,
             timeout: float | None, whole: bool = False,
             designs: tuple[str, ...] = ("io", "pipeline"), router: str = "router1",
-            device: str | None = None, log_dir: Path | None = None) -> dict:
+            device: str | None = None, work_dir: Path | None = None) -> dict:
     """Every figure of one trained run."""
     netlist = LogicNetlist.load(run_dir / "netlist.safetensors")
     config = read_config(run_dir / "config.yaml")
@@ -104,13 +104,13 @@ def measure(preset: str, run_dir: Path, data_dir: str | None, ecp5: bool, tool: 
         print(f"{preset}: whole-net LUT6 {row['lut6_whole']['luts']} in "
               f"{row['lut6_whole']['seconds']} s", flush=True)
     if ecp5:
-        place_and_route(row, netlist, timeout, designs, router, device, log_dir)
+        place_and_route(row, netlist, timeout, designs, router, device, work_dir)
     return row
 
 
 def place_and_route(row: dict, netlist: LogicNetlist, timeout: float | None,
                     designs: tuple[str, ...], router: str, device: str | None = None,
-                    log_dir: Path | None = None) -> None:
+                    work_dir: Path | None = None) -> None:
     """Set ``row["ecp5"]``: the ECP5 report, or why the net was not placed.
 
     Each design is placed and routed on its own, so that one which fails or
@@ -122,7 +122,7 @@ def place_and_route(row: dict, netlist: LogicNetlist, timeout: float | None,
         try:
             one = synth_report(netlist, "ecp5", timeout=timeout, designs=(name,),
                                router=router, device=device,
-                               log_dir=None if log_dir is None else log_dir / row["preset"])
+                               work_dir=None if work_dir is None else work_dir / row["preset"])
         except (ValueError, RuntimeError) as err:  # too big for an ECP5, or a tool timed out
             failed[name] = str(err).splitlines()[0]
             print(f"{row['preset']}: ECP5 {name} not placed: {err}", flush=True)
@@ -329,8 +329,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="nextpnr's router (router2: faster, lower Fmax)")
     parser.add_argument("--device", choices=("12k", "25k", "45k", "85k"),
                         help="ECP5 device (default: the smallest that holds the design)")
-    parser.add_argument("--log-dir", type=Path,
-                        help="write nextpnr's logs to LOG_DIR/PRESET/nextpnr-DESIGN.log")
+    parser.add_argument("--work-dir", type=Path,
+                        help="keep the ECP5 tool files in WORK_DIR/PRESET/DESIGN/ "
+                             "(nextpnr.log as it runs)")
     parser.add_argument("--whole", action="append", default=[], metavar="PRESET",
                         help="also map PRESET with the slow whole-net flow (repeatable)")
     parser.add_argument("--tool", choices=("system", "yowasp"), help="yosys of the LUT6 flow")
@@ -360,12 +361,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.ecp5_only and preset in rows:
             place_and_route(rows[preset], LogicNetlist.load(Path(run_dir) / "netlist.safetensors"),
                             args.timeout, tuple(args.ecp5_designs), args.router,
-                            args.device, args.log_dir)
+                            args.device, args.work_dir)
             continue
         rows[preset] = measure(preset, Path(run_dir), args.data_dir, not args.no_ecp5,
                                args.tool, args.timeout, whole=preset in args.whole,
                                designs=tuple(args.ecp5_designs), router=args.router,
-                               device=args.device, log_dir=args.log_dir)
+                               device=args.device, work_dir=args.work_dir)
     ordered = list(rows.values())
     store.write_text(json.dumps(ordered, indent=1, default=str) + "\n")
     command = "python benchmarks/hardware.py " + " ".join(argv if argv is not None

@@ -201,9 +201,9 @@ def test_ecp5_rejects_unknown_router_and_cli_keeps_it_to_ecp5(tmp_path, capsys):
         ecp5_report(net, router="router3")
     path = net.save(tmp_path / "net.safetensors")
     assert main(["synth-report", str(path), "--router", "router1"]) == EXIT_USAGE
-    assert "--log-dir are for --flow ecp5" in capsys.readouterr().err
-    assert main(["synth-report", str(path), "--log-dir", str(tmp_path / "logs")]) == EXIT_USAGE
-    assert "--log-dir are for --flow ecp5" in capsys.readouterr().err
+    assert "--work-dir are for --flow ecp5" in capsys.readouterr().err
+    assert main(["synth-report", str(path), "--work-dir", str(tmp_path / "logs")]) == EXIT_USAGE
+    assert "--work-dir are for --flow ecp5" in capsys.readouterr().err
     assert not (tmp_path / "logs").exists()
 
 

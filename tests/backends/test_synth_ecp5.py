@@ -42,16 +42,38 @@ def test_cli_synth_report_flow_ecp5(fpga_tools, tmp_path, capsys):
 
     netlist = random_netlist(5, [20, 8], [2, 4], num_classes=2, num_inputs=16)
     path = netlist.save(tmp_path / "net.safetensors")
-    logs = tmp_path / "logs"
+    work = tmp_path / "work"
     assert main(["synth-report", str(path), "--flow", "ecp5", "--designs", "io", "--json",
-                 "--log-dir", str(logs)]) == 0
+                 "--work-dir", str(work)]) == 0
     report = json.loads(capsys.readouterr().out)
     assert set(report["designs"]) == {"io"} and report["designs"]["io"]["fmax_mhz"] > 0
     # the full log despite --quiet, so that a long route can be followed
-    assert report["logs"] == {"io": str((logs / "nextpnr-io.log").resolve())}
-    assert "Max frequency for clock" in (logs / "nextpnr-io.log").read_text()
+    assert report["logs"] == {"io": str((work / "io" / "nextpnr.log").resolve())}
+    assert "Max frequency for clock" in (work / "io" / "nextpnr.log").read_text()
+    assert (work / "io" / "net.json").is_file()
+    # the kept files are never overwritten by a second run
+    assert main(["synth-report", str(path), "--flow", "ecp5", "--designs", "io",
+                 "--work-dir", str(work)]) == 2
+    assert "already holds files" in capsys.readouterr().err
     assert report["router"] == "router1"
     assert main(["synth-report", str(path), "--flow", "ecp5", "--designs", "pipeline",
                  "--router", "router2"]) == 0
     printed = capsys.readouterr().out
     assert "Fmax" in printed and "cycles" in printed and "LUT4" in printed
+
+
+def test_ecp5_failed_route_names_the_design_and_its_size(fpga_tools, monkeypatch):
+    from bitlogic.backends.synth import ecp5
+
+    real_run_tool = ecp5.run_tool
+
+    def nextpnr_times_out(command, cwd, timeout, what):
+        if what == "nextpnr-ecp5":
+            raise RuntimeError("nextpnr-ecp5 did not finish within 5.0 s")
+        return real_run_tool(command, cwd, timeout, what)
+
+    monkeypatch.setattr(ecp5, "run_tool", nextpnr_times_out)
+    netlist = random_netlist(3, [12], [4], num_classes=2, num_inputs=10)
+    with pytest.raises(RuntimeError, match=r"^io design \(\d+ LUT4, \d+ FFs\) on the 12k: "
+                                           r"nextpnr-ecp5 did not finish within 5.0 s$"):
+        synth_report(netlist, target="ecp5", designs=("io",))

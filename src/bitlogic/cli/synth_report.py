@@ -33,9 +33,9 @@ def add_parser(sub) -> None:
                    help="ecp5: nextpnr's router (default: router1, the better Fmax; "
                         "router2 takes about 40%% less time)")
     p.add_argument("--timeout", type=float, help="seconds before each tool run is stopped")
-    p.add_argument("--log-dir", metavar="DIR",
-                   help="ecp5: write nextpnr's log of each design to DIR/nextpnr-DESIGN.log "
-                        "while it runs (tail -f it to follow a long route)")
+    p.add_argument("--work-dir", metavar="DIR",
+                   help="ecp5: keep each design's tool files in DIR/DESIGN/, with nextpnr's "
+                        "log nextpnr.log written as it runs (tail -f it to follow a long route)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -50,15 +50,15 @@ def run(args: argparse.Namespace) -> int:
         extra = {"device": args.device,
                  **({"designs": tuple(args.designs)} if args.designs else {}),
                  **({"router": args.router} if args.router else {}),
-                 **({"log_dir": args.log_dir} if args.log_dir else {})}
-    elif args.device or args.designs or args.router or args.log_dir:
-        raise CliError("--device, --designs, --router and --log-dir are for --flow ecp5")
-    if args.log_dir and not args.json:
-        print(f"nextpnr logs: {args.log_dir}/nextpnr-DESIGN.log", file=sys.stderr, flush=True)
+                 **({"work_dir": args.work_dir} if args.work_dir else {})}
+    elif args.device or args.designs or args.router or args.work_dir:
+        raise CliError("--device, --designs, --router and --work-dir are for --flow ecp5")
+    if args.work_dir and not args.json:
+        print(f"nextpnr logs: {args.work_dir}/DESIGN/nextpnr.log", file=sys.stderr, flush=True)
     try:
         report = synth_report(netlist, target=args.target, timeout=args.timeout,
                               simplify=not args.no_simplify, tool=args.tool, **extra)
-    except RuntimeError as err:  # a tool missing or failing is the user's environment
+    except (RuntimeError, ValueError) as err:  # a tool missing or failing, a used folder
         raise CliError(str(err)) from None
     if args.json:
         print(json.dumps(report, default=str))

