@@ -16,7 +16,7 @@ from bitlogic.train import (
 )
 from bitlogic.train.config import parse_override
 
-REQUIRED = ("digits-tiny", "mnist-s", "mnist-dwn", "fashion-s", "breast-cancer")
+REQUIRED = ("digits-tiny", "mnist-s", "mnist-dwn", "mnist-dwn-s", "fashion-s", "breast-cancer")
 
 
 def test_registry_holds_the_required_presets():
@@ -43,6 +43,10 @@ def test_mnist_presets_follow_the_published_architectures():
     dwn = load_preset("mnist-dwn")
     assert dwn.model.widths == [2000, 1000] and dwn.model.lut_rank == 6
     assert dwn.model.parametrization == "dwn" and dwn.encoder.kind == "distributive"
+    # the FPGA-sized DWN: one layer, so its io design routes on an ECP5 12k
+    small = load_preset("mnist-dwn-s")
+    assert small.model.widths == [1000] and small.model.lut_rank == 6
+    assert small.model.connections == ["learnable"] and small.encoder == dwn.encoder
 
 
 def test_digits_tiny_builds_the_reference_architecture():
