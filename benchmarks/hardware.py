@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import load_average, machine_description  # noqa: E402
 
 from bitlogic.backends import PackedLogicNet, synth_report  # noqa: E402
+from bitlogic.backends.synth import RouteError  # noqa: E402
 from bitlogic.netlist import LogicNetlist  # noqa: E402
 from bitlogic.train import read_config  # noqa: E402
 from bitlogic.train.splits import load_split  # noqa: E402
@@ -113,8 +114,9 @@ def place_and_route(row: dict, netlist: LogicNetlist, timeout: float | None,
                     work_dir: Path | None = None) -> None:
     """Set ``row["ecp5"]``: the ECP5 report, or why the net was not placed.
 
-    Each design is placed and routed on its own, so that one which fails or
-    runs past ``timeout`` is recorded under ``"failed"`` and the others kept.
+    Each design is placed and routed on its own, so that one which nextpnr
+    cannot route within ``timeout`` is recorded under ``"failed"`` (with the
+    LUT4 and device it was synthesized to) and the others kept.
     """
     report: dict | None = None
     failed: dict[str, str] = {}
@@ -123,24 +125,28 @@ def place_and_route(row: dict, netlist: LogicNetlist, timeout: float | None,
             one = synth_report(netlist, "ecp5", timeout=timeout, designs=(name,),
                                router=router, device=device,
                                work_dir=None if work_dir is None else work_dir / row["preset"])
-        except (ValueError, RuntimeError) as err:  # too big for an ECP5, or a tool timed out
-            failed[name] = str(err).splitlines()[0]
-            print(f"{row['preset']}: ECP5 {name} not placed: {err}", flush=True)
-            if isinstance(err, ValueError):
-                break  # the net does not fit: no design will
+        except RouteError as err:  # synthesized, but not routed (or past the timeout)
+            failed[name] = err.reason.splitlines()[0]
+            print(f"{row['preset']}: ECP5 {name} not routed: {err}", flush=True)
+            if report is None:
+                report = {"target": "ecp5", "luts": err.lut4, "device": err.device,
+                          "designs": {}, "router": router, "seconds": None}
             continue
+        except (ValueError, RuntimeError) as err:  # too big for an ECP5, or yosys failed
+            print(f"{row['preset']}: ECP5 {name} not placed: {err}", flush=True)
+            row["ecp5"] = {"skipped": str(err).splitlines()[0]}
+            row["ecp5_measured"] = time.strftime("%Y-%m-%d %H:%M")
+            return
         print(f"{row['preset']}: ECP5 {name}: {one['luts']} LUT4, "
               f"{one['designs'][name]['fmax_mhz']} MHz in {one['seconds']} s", flush=True)
-        if report is None:
-            report = one
+        if report is None or not report["designs"]:
+            report = {**one, "failed": (report or {}).get("failed", {})}
         else:
             report["designs"].update(one["designs"])
             report["seconds"] = round(report["seconds"] + one["seconds"], 2)
             report["cpu_seconds"] = round(report["cpu_seconds"] + one["cpu_seconds"], 2)
-    if report is None:
-        report = {"skipped": next(iter(failed.values()))}
-    elif failed:
-        report["failed"] = failed
+    assert report is not None
+    report["failed"] = failed
     row["ecp5"] = report
     row["ecp5_measured"] = time.strftime("%Y-%m-%d %H:%M")
 
@@ -170,10 +176,12 @@ def _ecp5_cells(row: dict) -> list[str]:
                 "failed", {}) else "-"
         return f"{d['fmax_mhz']} MHz, {d['latency_cycles']} cyc = {d['latency_ns']} ns"
 
+    slices = [d["slices"] for d in report["designs"].values()]
+    tools = ("-" if report["seconds"] is None else
+             f"{report['seconds']:.0f} s wall, {report.get('cpu_seconds', 0):.0f} s CPU")
     return [f"{report['luts']:,}", report["device"], timing(io, "io"), timing(pipe, "pipeline"),
-            f"{max(d['slices'] for d in report['designs'].values()):,}",
-            f"{report['seconds']:.0f} s wall, {report.get('cpu_seconds', 0):.0f} s CPU, "
-            f"{report.get('router', 'router1')}"]
+            f"{max(slices):,}" if slices else "-",
+            f"{tools}, {report.get('router', 'router1')}"]
 
 
 def _whole_section(rows: list[dict]) -> list[str]:

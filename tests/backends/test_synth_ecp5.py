@@ -74,6 +74,12 @@ def test_ecp5_failed_route_names_the_design_and_its_size(fpga_tools, monkeypatch
 
     monkeypatch.setattr(ecp5, "run_tool", nextpnr_times_out)
     netlist = random_netlist(3, [12], [4], num_classes=2, num_inputs=10)
-    with pytest.raises(RuntimeError, match=r"^io design \(\d+ LUT4, \d+ FFs\) on the 12k: "
-                                           r"nextpnr-ecp5 did not finish within 5.0 s$"):
+    with pytest.raises(ecp5.RouteError, match=r"^io design \(\d+ LUT4, \d+ FFs\) on the "
+                                              r"12k: nextpnr-ecp5 did not finish within 5.0 s$"
+                       ) as caught:
         synth_report(netlist, target="ecp5", designs=("io",))
+    err = caught.value
+    assert isinstance(err, RuntimeError)  # what callers of synth_report already catch
+    assert (err.design, err.device, err.reason) == ("io", "12k",
+                                                    "nextpnr-ecp5 did not finish within 5.0 s")
+    assert err.lut4 > 0 and err.ffs > 0

@@ -38,6 +38,22 @@ PNR_REPORT, PNR_LOG = "report.json", "nextpnr.log"
 ROUTERS = ("router1", "router2")
 
 
+class RouteError(RuntimeError):
+    """nextpnr failed or ran past the timeout on a synthesized design.
+
+    Attributes:
+        design: ``"io"`` or ``"pipeline"``.
+        lut4, ffs: what ``synth_ecp5`` mapped the design to.
+        device: the ECP5 it was placed on.
+        reason: the tool's failure (its output) or the timeout.
+    """
+
+    def __init__(self, design: str, lut4: int, ffs: int, device: str, reason: str):
+        super().__init__(f"{design} design ({lut4} LUT4, {ffs} FFs) on the {device}: {reason}")
+        self.design, self.lut4, self.ffs, self.device, self.reason = (design, lut4, ffs,
+                                                                       device, reason)
+
+
 def pick_device(cells: int) -> str:
     """The smallest ECP5 whose LUT4 hold ``cells`` at ``FILL`` utilisation.
 
@@ -110,7 +126,8 @@ def ecp5_report(
             alone need more LUT4 than ``FILL`` of the device (of the 85K one
             when ``device`` is ``None``), refused before synthesis.
         RuntimeError: a tool is missing (names ``pip install 'bitlogic[fpga]'``),
-            failed or ran past ``timeout``.
+            failed or ran past ``timeout``; :class:`RouteError` when it is
+            nextpnr (with the design's LUT4, FFs and device).
     """
     for name in designs:
         if name not in REGISTERS[1:]:
@@ -145,8 +162,8 @@ def ecp5_report(
             try:
                 pnr_seconds, pnr_cpu = run_tool(command, work, timeout, "nextpnr-ecp5")
             except RuntimeError as err:  # say what was being placed: big nets fail to route
-                raise RuntimeError(f"{name} design ({mapped['luts']} LUT4, {mapped['ffs']} "
-                                   f"FFs) on the {chosen}: {err}") from None
+                raise RouteError(name, mapped["luts"], mapped["ffs"], chosen,
+                                 str(err)) from None
             pnr = parse_pnr_report((work / PNR_REPORT).read_text())
         cycles = latency_cycles(netlist, name)
         fmax = pnr["fmax_mhz"]
