@@ -51,10 +51,12 @@ def test_cli_synth_report_flow_ecp5(fpga_tools, tmp_path, capsys):
     assert report["logs"] == {"io": str((work / "io" / "nextpnr.log").resolve())}
     assert "Max frequency for clock" in (work / "io" / "nextpnr.log").read_text()
     assert (work / "io" / "net.json").is_file()
-    # the kept files are never overwritten by a second run
-    assert main(["synth-report", str(path), "--flow", "ecp5", "--designs", "io",
+    # the kept files are never overwritten by a second run, refused before any tool runs
+    kept = (work / "io" / "nextpnr.log").read_bytes()
+    assert main(["synth-report", str(path), "--flow", "ecp5", "--designs", "pipeline", "io",
                  "--work-dir", str(work)]) == 2
     assert "already holds files" in capsys.readouterr().err
+    assert not (work / "pipeline").exists() and (work / "io" / "nextpnr.log").read_bytes() == kept
     assert report["router"] == "router1"
     assert main(["synth-report", str(path), "--flow", "ecp5", "--designs", "pipeline",
                  "--router", "router2"]) == 0

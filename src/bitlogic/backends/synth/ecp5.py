@@ -145,6 +145,8 @@ def ecp5_report(
     report: dict[str, object] = {"target": "ecp5", "designs": {},
                                  "simplify": simplify_report.to_dict() if simplify else None}
     logs: dict[str, str] = {}
+    for name in designs if work_dir is not None else ():  # before any tool runs
+        _check_unused(Path(work_dir) / name)
     total = cpu = 0.0
     for name in designs:
         with _work_folder(work_dir, name) as work:
@@ -204,16 +206,20 @@ def ecp5_report(
 
 @contextlib.contextmanager
 def _work_folder(work_dir: str | os.PathLike[str] | None, design: str) -> Iterator[Path]:
-    """``work_dir/design`` (created, must hold no files), or a temporary folder."""
+    """``work_dir/design`` (created), or a temporary folder."""
     if work_dir is None:
         with tempfile.TemporaryDirectory(prefix=f"bitlogic-ecp5-{design}-") as tmp:
             yield Path(tmp)
         return
     folder = Path(work_dir) / design
-    if folder.is_dir() and any(folder.iterdir()):
-        raise ValueError(f"work_dir: {folder} already holds files; give a new or empty folder")
     folder.mkdir(parents=True, exist_ok=True)
     yield folder
+
+
+def _check_unused(folder: Path) -> None:
+    """Refuse a work folder that holds files: kept results are never overwritten."""
+    if folder.is_dir() and any(folder.iterdir()):
+        raise ValueError(f"work_dir: {folder} already holds files; give a new or empty folder")
 
 
 def _check_fits(netlist: LogicNetlist, device: str | None) -> None:
