@@ -272,6 +272,8 @@ def _without_notes(argv: list[str]) -> list[str]:
 def _changed_keys(preset: dict, actual: dict, prefix: str = "") -> list[str]:
     changed = []
     for key, value in actual.items():
+        if not prefix and key == "description":  # prose about the preset, not a setting
+            continue
         ref = preset.get(key)
         if isinstance(value, dict) and isinstance(ref, dict) and value:
             changed += _changed_keys(ref, value, prefix + key + ".")
