@@ -50,6 +50,7 @@ DEFAULT_OUT = ROOT / "benchmarks" / "results" / "accuracy.md"
 PUBLISHED = {
     "mnist-s": "97.69% (difflogic, small)",
     "mnist-dwn": "98.46% (DWN)",
+    "mnist-dwn-s": "97.80% (DWN sm, 2,100 LUTs on a Zynq)",
     "mnist-conv": "98.46% / 99.23% (LogicTreeNet-S / M, 147K / 566K gates); 99.15% (BitLogic)",
     "fashion-conv": "89.12% (DWN); 93.81% (BitLogic)",
     "cifar10-s": "60.38% (LogicTreeNet-S, 0.40M gates); 72.36% (BitLogic, 384K)",
