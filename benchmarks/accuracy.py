@@ -157,7 +157,7 @@ def render(rows: list[dict], command: str, kept: tuple[list[str], list[str]] = (
     for r in rows:
         target = "" if r["target"] is None else f">= {100 * r['target']:.1f}%"
         if r["preset"] in PUBLISHED:
-            target += f"; published {PUBLISHED[r['preset']]}"
+            target += f"{'; ' if target else ''}published {PUBLISHED[r['preset']]}"
         if r["target"] is not None:
             target += " (met)" if r["test_discrete"] >= r["target"] else " (not met)"
         lines.append(
