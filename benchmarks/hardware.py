@@ -139,8 +139,8 @@ def place_and_route(row: dict, netlist: LogicNetlist, timeout: float | None,
             return
         print(f"{row['preset']}: ECP5 {name}: {one['luts']} LUT4, "
               f"{one['designs'][name]['fmax_mhz']} MHz in {one['seconds']} s", flush=True)
-        if report is None or not report["designs"]:
-            report = {**one, "failed": (report or {}).get("failed", {})}
+        if report is None or not report["designs"]:  # the first routed design (failures apart)
+            report = one
         else:
             report["designs"].update(one["designs"])
             report["seconds"] = round(report["seconds"] + one["seconds"], 2)
