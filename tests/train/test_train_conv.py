@@ -128,7 +128,7 @@ def test_conv_run_on_mnist_exports_and_evaluates_from_the_run(data_dir, tmp_path
 # 96.98%, fashion-conv 85.28%; cifar10-s 39.0% test in a 1-epoch run)
 # and far above chance or a broken kernel.
 # fashion-conv and cifar10-s run a second epoch with their first conv block hardened
-# (frozen at its discrete table), the recipe's last phase.
+# (frozen at its discrete table), as their recipes do later on.
 @pytest.mark.slow
 @pytest.mark.parametrize("preset, overrides, floor", [
     ("mnist-conv", ["train.epochs=1"], 0.90),
