@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from bitlogic.data.registry import DATASETS
+from bitlogic.native import flush_denormals, keep_freed_memory
 from bitlogic.train import load_preset
 from bitlogic.train.harden import harden_for_epoch
 from bitlogic.train.model import build_model
@@ -57,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=10)
     args = parser.parse_args(argv)
 
+    keep_freed_memory()  # the process settings the trainer makes
+    flush_denormals()
     torch.manual_seed(0)
     config = load_preset(args.preset)
     spec = DATASETS.get(config.dataset.name)

@@ -27,21 +27,27 @@ def flush_denormals() -> None:
 
 
 def keep_freed_memory() -> bool:
-    """Ask glibc not to return freed heap memory to the OS (training loops).
+    """Ask glibc to serve every allocation from the heap and keep freed memory (training loops).
 
     Each training step frees and re-allocates the same activation buffers; with
     glibc's default trim/mmap thresholds those pages go back to the OS and
     fault in again every step (measured: ~12 ms of a 43 ms step on the wide
-    rank-2 net). Returns False where ``mallopt`` is unavailable (non-glibc).
+    rank-2 net). Raising the mmap threshold is not enough for convolutions:
+    glibc caps it at 32 MiB, and a conv level's buffer is larger (cifar10-s's
+    first block: 52 MB per level at batch 100), so mmap is turned off
+    (``M_MMAP_MAX = 0``): the cifar10-s soft step went from 233 to 207 ms
+    (1 thread, two interleaved pairs of ``benchmarks/profile_step.py`` runs).
+    Results are unchanged; the process keeps its peak heap until it exits.
+    Returns False where ``mallopt`` is unavailable (non-glibc).
     """
     try:
         libc = ctypes.CDLL("libc.so.6")
         mallopt = libc.mallopt
     except (OSError, AttributeError):
         return False
-    m_trim_threshold, m_mmap_threshold = -1, -3
-    big = 1 << 30
-    return bool(mallopt(m_trim_threshold, big)) and bool(mallopt(m_mmap_threshold, 1 << 25))
+    m_trim_threshold, m_mmap_max = -1, -4
+    most = (1 << 31) - 1  # mallopt takes a C int
+    return bool(mallopt(m_trim_threshold, most)) and bool(mallopt(m_mmap_max, 0))
 
 
 #: How the trainer asks OpenMP (libgomp) to wait at a barrier: spin briefly,

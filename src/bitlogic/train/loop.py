@@ -173,7 +173,8 @@ def train(
     Process-wide settings it makes (both speed, neither changes results beyond
     float rounding): subnormal floats flush to zero (``torch.set_flush_denormal``,
     see :func:`bitlogic.native.flush_denormals`), and glibc keeps freed heap
-    memory mapped (:func:`bitlogic.native.keep_freed_memory`).
+    memory and serves large blocks from the heap too
+    (:func:`bitlogic.native.keep_freed_memory`).
 
     Args:
         config: the resolved run config (e.g. from :func:`~bitlogic.train.load_preset`).
