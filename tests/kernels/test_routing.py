@@ -1,4 +1,4 @@
-"""Candidate-pool routing against select_candidates, and the index checks."""
+"""Candidate-pool routing against select_candidates, exclusive routing, and the index checks."""
 
 from __future__ import annotations
 
@@ -11,7 +11,13 @@ from kernel_checks import MODES, RANKS, batches, compare_paths, seeds
 from bitlogic.connections import select_candidates
 from bitlogic.functional.bases import indicator_fold
 from bitlogic.functional.sampling import gumbel_noise
-from bitlogic.kernels import candidate_routing, fixed_routing, fused_fold, fused_lookup
+from bitlogic.kernels import (
+    candidate_routing,
+    exclusive_routing,
+    fixed_routing,
+    fused_fold,
+    fused_lookup,
+)
 from bitlogic.parametrizations.dwn import _EFDLookup, build_efd_coefficients
 
 
@@ -92,3 +98,64 @@ def test_pools_beyond_the_kernel_limit_are_rejected():
     routing, probs = candidate_routing(cand, torch.randn(65, 2, 3), 1.0, "soft", 10)
     with pytest.raises(ValueError, match="at most 64"):
         fused_fold(torch.rand(4, 10), torch.rand(3, 4), routing, probs=probs)
+
+
+def _permutation(rank: int, out_dim: int, gen: torch.Generator) -> torch.Tensor:
+    return torch.randperm(rank * out_dim, generator=gen).view(rank, out_dim)
+
+
+def _values_and_grads(layer, x, w):
+    x, w = x.clone().requires_grad_(), w.clone().requires_grad_()
+    y = layer(x, w)
+    dx, dw = torch.autograd.grad(y, (x, w), torch.linspace(-1, 1, y.numel()).view_as(y))
+    return y.detach(), dx, dw
+
+
+def _exclusive_against_fixed(kernel, idx, x, w, threads):
+    in_dim = x.shape[1]
+    previous = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads)
+        got = _values_and_grads(lambda x, w: kernel(x, w, exclusive_routing(idx, in_dim)), x, w)
+        expected = _values_and_grads(lambda x, w: kernel(x, w, fixed_routing(idx, in_dim)), x, w)
+    finally:
+        torch.set_num_threads(previous)
+    # One reader per input: the fixed routing's sum of per-thread buffers adds
+    # zeros to the one contribution, so the stored gradients agree bit for bit.
+    for name, g, e in zip(["output", "grad of x", "grad of table"], got, expected, strict=True):
+        assert torch.equal(g, e), name
+
+
+@settings(max_examples=30, deadline=None)
+@given(batch=batches, out_dim=st.integers(1, 30), rank=st.sampled_from(RANKS),
+       threads=st.sampled_from([1, 2, 3]), seed=seeds)
+def test_exclusive_routing_stores_the_fixed_routings_gradients(batch, out_dim, rank, threads,
+                                                               seed):
+    gen = torch.Generator().manual_seed(seed)
+    idx = _permutation(rank, out_dim, gen)
+    x = torch.rand(batch, rank * out_dim, generator=gen)
+    w = torch.randn(out_dim, 1 << rank, generator=gen)
+    _exclusive_against_fixed(lambda x, w, r: fused_fold(x, w, r, "walsh", "soft", 0.7),
+                             idx, x, w, threads)
+    coeff, alpha = build_efd_coefficients(rank), torch.tensor(0.4)
+    _exclusive_against_fixed(lambda x, w, r: fused_lookup(x, w, r, coeff, alpha),
+                             idx, x, w, threads)
+
+
+def test_exclusive_routing_over_several_batch_tiles():
+    # 16,000 inputs: bl_batch_tile cuts a batch of 150 into tiles of 128 and 22.
+    gen = torch.Generator().manual_seed(8)
+    idx = _permutation(2, 8000, gen)
+    x, w = torch.rand(150, 16000, generator=gen), torch.randn(8000, 4, generator=gen)
+    _exclusive_against_fixed(lambda x, w, r: fused_fold(x, w, r), idx, x, w, threads=2)
+
+
+@pytest.mark.parametrize("indices, in_dim", [
+    (torch.tensor([[0, 1], [1, 3]]), 4),  # 1 twice, 2 never
+    (torch.tensor([[0, 1], [2, 3]]), 5),  # input 4 unread
+    (torch.tensor([[0, 1], [2, 4]]), 4),  # out of range
+    (torch.tensor([[0, -1], [2, 3]]), 4),  # negative
+])
+def test_exclusive_routing_rejects_indices_that_are_not_a_permutation(indices, in_dim):
+    with pytest.raises(ValueError, match="exactly once"):
+        exclusive_routing(indices, in_dim)

@@ -22,7 +22,7 @@ from .dense_routing import dense_select
 from .dispatch import dense_forward
 from .fold import fused_fold
 from .lookup import fused_lookup
-from .routing import Routing, candidate_routing, fixed_routing
+from .routing import Routing, candidate_routing, exclusive_routing, fixed_routing
 from .switch import available, kernels_enabled, use_kernels
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "fused_lookup",
     # routing
     "Routing",
+    "exclusive_routing",
     "fixed_routing",
     "candidate_routing",
     "dense_select",

@@ -18,7 +18,7 @@ from bitlogic import native
 LIBRARY_NAME = "bitlogic_train"
 SOURCES = ["train/train_fold.c", "train/train_lookup.c", "train/train_route.c",
            "train/train_softmax.c", "train/train_abi.c"]
-ABI_VERSION = 1  # BL_TRAIN_ABI_VERSION
+ABI_VERSION = 2  # BL_TRAIN_ABI_VERSION
 
 # Enums of csrc/train/train_layer.h.
 BASIS_INDICATOR, BASIS_WALSH, BASIS_LINEAR = 0, 1, 2
@@ -65,6 +65,7 @@ class RouteStruct(ctypes.Structure):
         ("dprobs", _p),
         ("num_candidates", _i32),
         ("spread", _i32),
+        ("exclusive", _i32),
     ]
 
 

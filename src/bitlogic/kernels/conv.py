@@ -52,7 +52,7 @@ from ..functional.sampling import Sampling, logistic_noise
 from .dispatch import plain_cpu_float, routable, tracing
 from .fold import fused_fold
 from .lookup import fused_lookup
-from .routing import Routing, candidate_routing, fixed_routing
+from .routing import Routing, candidate_routing, exclusive_routing, fixed_routing
 from .switch import kernels_enabled
 
 __all__ = ["ConvPlan", "conv_forward", "per_position", "position_table", "tree_routing"]
@@ -95,13 +95,14 @@ def tree_routing(nodes: int, rank: int, positions: int) -> Routing:
         positions: ``L``; neuron ``i * L + p`` is node ``i`` at position ``p``.
 
     Returns:
-        A fixed routing ``(rank, nodes * L)`` over ``nodes * rank * L`` features.
+        An exclusive routing ``(rank, nodes * L)`` over ``nodes * rank * L``
+        features (each read once).
     """
     node = torch.arange(nodes).view(1, -1, 1)
     slot = torch.arange(rank).view(-1, 1, 1)
     position = torch.arange(positions).view(1, 1, -1)
     indices = ((node * rank + slot) * positions + position).reshape(rank, nodes * positions)
-    return fixed_routing(indices, nodes * rank * positions)
+    return exclusive_routing(indices, nodes * rank * positions)
 
 
 class ConvPlan:

@@ -30,12 +30,17 @@ class Routing:
             probability (the ``soft`` modes of
             :func:`~bitlogic.connections.select_candidates`), instead of to
             the selected one only.
+        exclusive: every input feature is read by exactly one slot (made by
+            :func:`exclusive_routing`, which checks it); the backward then
+            stores each input gradient row once instead of summing
+            per-thread partial buffers.
     """
 
     in_dim: int
     selected: torch.Tensor
     candidates: torch.Tensor | None = None
     spread: bool = False
+    exclusive: bool = False
 
     @property
     def rank(self) -> int:
@@ -72,6 +77,26 @@ def fixed_routing(indices: torch.Tensor, in_dim: int) -> Routing:
         in_dim: input features.
     """
     return Routing(in_dim, to_int32(indices, in_dim))
+
+
+def exclusive_routing(indices: torch.Tensor, in_dim: int) -> Routing:
+    """Fixed connections that read every input feature exactly once (a tree level).
+
+    Args:
+        indices: int64 ``(rank, out)`` with ``rank * out == in_dim``, a
+            permutation of ``0 .. in_dim - 1``.
+        in_dim: input features.
+
+    Raises:
+        ValueError: when ``indices`` is not such a permutation.
+    """
+    flat = indices.reshape(-1).to(torch.int64)
+    in_range = flat.numel() == 0 or (int(flat.min()) >= 0 and int(flat.max()) < in_dim)
+    if flat.numel() != in_dim or not in_range or not bool(
+            torch.bincount(flat, minlength=in_dim).eq(1).all()):
+        raise ValueError(f"an exclusive routing reads each of its {in_dim} inputs exactly once; "
+                         f"indices of shape {tuple(indices.shape)} do not")
+    return Routing(in_dim, to_int32(indices, in_dim), exclusive=True)
 
 
 def candidate_routing(
@@ -124,7 +149,7 @@ class RouteBuffers:
         threads = _library.num_threads()
         self.dxT = torch.empty(routing.in_dim, batch) if need_x else None
         scratch = None
-        if need_x and threads > 1:
+        if need_x and threads > 1 and not routing.exclusive:
             scratch = _library.workspace((threads - 1) * routing.in_dim * batch)
         self.dprobs = torch.zeros(routing.candidates.shape) if need_probs else None
         cand = routing.candidates
@@ -132,6 +157,6 @@ class RouteBuffers:
         self.struct = _library.RouteStruct(
             dxT=ptr(self.dxT), scratch=ptr(scratch), cand=ptr(cand), probs=ptr(self._probs),
             dprobs=ptr(self.dprobs), num_candidates=0 if cand is None else cand.shape[0],
-            spread=int(routing.spread),
+            spread=int(routing.spread), exclusive=int(routing.exclusive),
         )
         self._keep = scratch  # the struct points into it

@@ -26,6 +26,7 @@ static const bitlogic_abi_entry abi[] = {
     BITLOGIC_ABI_OFFSETOF(bl_route, dprobs),
     BITLOGIC_ABI_OFFSETOF(bl_route, num_candidates),
     BITLOGIC_ABI_OFFSETOF(bl_route, spread),
+    BITLOGIC_ABI_OFFSETOF(bl_route, exclusive),
     BITLOGIC_ABI_VALUE(BL_BASIS_INDICATOR),
     BITLOGIC_ABI_VALUE(BL_BASIS_WALSH),
     BITLOGIC_ABI_VALUE(BL_BASIS_LINEAR),

@@ -17,7 +17,7 @@
 
 /* Bump when an entry point's signature changes (checked by Python, see
  * bitlogic_abi.h and train_abi.c). */
-#define BL_TRAIN_ABI_VERSION 1
+#define BL_TRAIN_ABI_VERSION 2
 
 /* How a neuron's coefficients combine its inputs (see train_fold.c). */
 enum {
@@ -63,6 +63,8 @@ typedef struct {
     float *dprobs;         /* (C, rank, out) gradient of probs (accumulated), or NULL */
     int32_t num_candidates;
     int32_t spread;        /* dx to every candidate, weighted by probs (else the selected) */
+    int32_t exclusive;     /* fixed routing reading every input exactly once (tree levels):
+                            * the slot gradients are stored into dxT, no scratch */
 } bl_route;
 
 #define BL_MAX_CANDIDATES 64
@@ -91,9 +93,11 @@ static inline void bl_forward_tiles(const bl_layer *L, bl_neuron_forward f, floa
     }
 }
 
-/* BL_BAD_CANDIDATES for a candidate pool outside 1..BL_MAX_CANDIDATES, else BL_OK. */
+/* BL_BAD_CANDIDATES for a candidate pool outside 1..BL_MAX_CANDIDATES or an
+ * exclusive route with candidates, else BL_OK. */
 static inline int bl_check_route(const bl_route *route) {
-    if (route->cand && (route->num_candidates < 1 || route->num_candidates > BL_MAX_CANDIDATES))
+    if (route->cand && (route->num_candidates < 1 || route->num_candidates > BL_MAX_CANDIDATES
+                        || route->exclusive))
         return BL_BAD_CANDIDATES;
     return BL_OK;
 }

@@ -32,7 +32,11 @@ BL_AI void bl_route_chunk(const int R, const bl_layer *L, const bl_route *rt, fl
     const int64_t B = L->batch, N = L->out_dim;
     const int spread = rt->cand && rt->spread;
     for (int j = 0; j < R; j++) {
-        if (buf && !spread) bl_add_row(buf + (int64_t)L->idx[j * N + n] * B + b, gx[j], m);
+        if (buf && !spread) {
+            float *row = buf + (int64_t)L->idx[j * N + n] * B + b;
+            if (rt->exclusive) bl_store(row, gx[j], m);
+            else bl_add_row(row, gx[j], m);
+        }
         if (!rt->cand) continue;
         for (int c = 0; c < rt->num_candidates; c++) {
             const int64_t e = ((int64_t)c * R + j) * N + n;
