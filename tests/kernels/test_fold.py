@@ -199,3 +199,56 @@ def test_empty_batch_and_empty_layer():
     y = fused_fold(x, torch.rand(0, 4), nobody)
     y.sum().backward()
     assert y.shape == (5, 0) and torch.equal(x.grad, torch.zeros(5, 3))
+
+
+@settings(max_examples=40, deadline=None)
+@given(batch=batches, rows=st.integers(1, 6), shared=st.integers(1, 9),
+       rank=st.sampled_from(RANKS), basis=st.sampled_from(["indicator", "walsh", "linear"]),
+       mode=st.sampled_from((None, *MODES)), threads=st.sampled_from([1, 2, 3]), seed=seeds)
+def test_shared_rows_equal_repeated_rows(batch, rows, shared, rank, basis, mode, threads, seed):
+    gen = torch.Generator().manual_seed(seed)
+    out_dim, in_dim = rows * shared, 23
+    idx = random_indices(in_dim, rank, out_dim, gen)
+    per_neuron = rank + 1 if basis == "linear" else 1 << rank
+    x, w = torch.rand(batch, in_dim, generator=gen), torch.randn(rows, per_neuron, generator=gen)
+    noise = logistic_noise((batch, out_dim), generator=gen)
+    routing = fixed_routing(idx, in_dim)
+    previous = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads)
+        compare_paths(
+            lambda x, w: fused_fold(x, w, routing, basis, mode, 0.8, True, noise, shared=shared),
+            lambda x, w: fused_fold(x, w.repeat_interleave(shared, 0), routing, basis, mode,
+                                    0.8, True, noise),
+            [x, w], ["x", "weight"], seed)
+    finally:
+        torch.set_num_threads(previous)
+
+
+def test_shared_row_gradients_do_not_depend_on_the_thread_count():
+    gen = torch.Generator().manual_seed(9)
+    idx = random_indices(30, 4, 7 * 40, gen)
+    x, w = torch.rand(37, 30, generator=gen), torch.randn(7, 16, generator=gen)
+    routing = fixed_routing(idx, 30)
+    results = []
+    previous = torch.get_num_threads()
+    try:
+        for threads in (1, 2, 3):
+            torch.set_num_threads(threads)
+            xl, wl = x.clone().requires_grad_(), w.clone().requires_grad_()
+            y = fused_fold(xl, wl, routing, shared=40)
+            results.append(torch.autograd.grad(y, (xl, wl), torch.ones_like(y)))
+    finally:
+        torch.set_num_threads(previous)
+    # A row's positions run on one thread, so its sum is the same for any
+    # thread count; dx still sums per-thread buffers (equal up to rounding).
+    for dx, dw in results[1:]:
+        assert torch.equal(dw, results[0][1])
+        assert_close(dx, results[0][0], "grad of x")
+
+
+@pytest.mark.parametrize("shared", [0, -2, 4, True, 2.0])
+def test_bad_shared_is_rejected(shared):
+    routing = fixed_routing(torch.zeros(2, 6, dtype=torch.int64), 3)
+    with pytest.raises(ValueError, match="shared"):
+        fused_fold(torch.rand(4, 3), torch.rand(3, 4), routing, shared=shared)

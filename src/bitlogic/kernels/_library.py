@@ -24,11 +24,12 @@ ABI_VERSION = 2  # BL_TRAIN_ABI_VERSION
 BASIS_INDICATOR, BASIS_WALSH, BASIS_LINEAR = 0, 1, 2
 SAMPLE_NONE, SAMPLE_SOFT, SAMPLE_HARD, SAMPLE_HARD_BERNOULLI = 0, 1, 2, 3
 SAMPLE_GUMBEL_SOFT, SAMPLE_GUMBEL_HARD = 4, 5
-OK, BAD_RANK, BAD_BASIS, BAD_SAMPLING, BAD_CANDIDATES = 0, -1, -2, -3, -4
+OK, BAD_RANK, BAD_BASIS, BAD_SAMPLING, BAD_CANDIDATES, BAD_SHARED = 0, -1, -2, -3, -4, -5
 MAX_CANDIDATES = 64  # BL_MAX_CANDIDATES
 _ERRORS = {BAD_RANK: "rank must be 2, 4 or 6", BAD_BASIS: "unknown basis",
            BAD_SAMPLING: "unknown sampling mode",
-           BAD_CANDIDATES: f"candidate pools must hold 1 to {MAX_CANDIDATES} inputs"}
+           BAD_CANDIDATES: f"candidate pools must hold 1 to {MAX_CANDIDATES} inputs",
+           BAD_SHARED: "shared must be >= 1 and divide the neuron count (1 for the lookup)"}
 
 _p = ctypes.c_void_p
 _i64 = ctypes.c_int64
@@ -51,6 +52,7 @@ class LayerStruct(ctypes.Structure):
         ("idx", _p),
         ("coeffs", _p),
         ("noiseT", _p),
+        ("shared", _i64),
     ]
 
 
@@ -102,6 +104,7 @@ ABI = {
     "BL_BAD_BASIS": BAD_BASIS,
     "BL_BAD_SAMPLING": BAD_SAMPLING,
     "BL_BAD_CANDIDATES": BAD_CANDIDATES,
+    "BL_BAD_SHARED": BAD_SHARED,
     "BL_MAX_CANDIDATES": MAX_CANDIDATES,
 }
 
@@ -161,21 +164,23 @@ def layer_struct(
     sampling: int = SAMPLE_NONE,
     temperature: float = 1.0,
     noiseT: torch.Tensor | None = None,
+    shared: int = 1,
 ) -> LayerStruct:
     """Describe one layer call; the tensors must outlive the kernel call.
 
     Args:
         xT: float32 ``(in_dim, batch)`` contiguous.
         selected: int32 ``(rank, out)`` contiguous.
-        coeffs: float32 ``(out, num_coeffs)`` contiguous.
+        coeffs: float32 ``(out / shared, num_coeffs)`` contiguous.
         basis: ``BASIS_*``.
         sampling: ``SAMPLE_*``.
         temperature: sigmoid temperature.
         noiseT: float32 ``(out, batch)`` logistic noise, or ``None``.
+        shared: consecutive neurons that read one coefficient row (the fold only).
     """
     return LayerStruct(
         rank=selected.shape[0], basis=basis, sampling=sampling, nthreads=num_threads(),
         batch=xT.shape[1], in_dim=xT.shape[0], out_dim=selected.shape[1],
         temperature=temperature, xT=ptr(xT), idx=ptr(selected), coeffs=ptr(coeffs),
-        noiseT=ptr(noiseT),
+        noiseT=ptr(noiseT), shared=shared,
     )

@@ -19,10 +19,11 @@ positions, so it runs through the same fused kernels as
 * Level ``d + 1`` node ``i`` reads level ``d`` nodes ``i * rank + j`` at the
   same position: a fixed routing built once per input size.
 * The per-node kernel tensor (``spec.coefficients`` of the effective weight,
-  ``(nodes, ·)``, with its random draws) is computed once and expanded to
-  ``(nodes * L, ·)``; autograd sums the per-position weight gradients. The
-  kernels take one coefficient row per neuron (no per-neuron index into a
-  shared table), hence the expansion.
+  ``(nodes, ·)``, with its random draws) is computed once. The fold kernel
+  reads it as is (``shared=L``: the ``L`` neurons of a node read its row, and
+  its backward sums their coefficient gradients); the lookup kernel takes one
+  row per neuron, so for it the rows are expanded to ``(nodes * L, ·)`` and
+  autograd sums the per-position gradients.
 * Per-sample noise (``warp``/``linear`` ``hard`` and gumbel modes) is drawn
   with the reference's shape ``(batch * L, nodes)`` and passed in the kernels'
   layout, so a seed gives the reference's values.
@@ -218,12 +219,12 @@ def run_level(spec: FusedSpec, x: torch.Tensor, coeffs: torch.Tensor, routing: R
     Returns:
         ``(batch, nodes * L)`` (a transposed view of the kernel's buffer).
     """
-    expanded = per_position(coeffs, positions)
     if spec.kernel is FusedKernel.LOOKUP:
-        return fused_lookup(x, expanded, routing, spec.efd_coeff, spec.alpha, probs=probs)
+        return fused_lookup(x, per_position(coeffs, positions), routing, spec.efd_coeff,
+                            spec.alpha, probs=probs)
     noise = _noise(spec, x.shape[0], coeffs.shape[0], positions)
-    return fused_fold(x, expanded, routing, spec.basis, spec.sampling, spec.temperature,
-                      spec.bernoulli_hard, noise=noise, probs=probs)
+    return fused_fold(x, coeffs, routing, spec.basis, spec.sampling, spec.temperature,
+                      spec.bernoulli_hard, noise=noise, probs=probs, shared=positions)
 
 
 def _leaf_route(layer: nn.Module) -> RoutingSpec | None:

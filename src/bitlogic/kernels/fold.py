@@ -63,10 +63,11 @@ class _FoldSpec:
     sampling: int
     temperature: float
     noiseT: torch.Tensor | None
+    shared: int = 1
 
     def struct(self, xT: torch.Tensor, coeffs: torch.Tensor) -> lib_.LayerStruct:
         return lib_.layer_struct(xT, self.routing.selected, coeffs, self.basis, self.sampling,
-                                 self.temperature, self.noiseT)
+                                 self.temperature, self.noiseT, self.shared)
 
 
 class _FusedFold(torch.autograd.Function):
@@ -99,16 +100,24 @@ class _FusedFold(torch.autograd.Function):
 
 
 def check_operands(x: torch.Tensor, coeffs: torch.Tensor, routing: Routing, per_neuron: int,
-                   probs: torch.Tensor | None) -> None:
-    """Validate the common operands of the fused layers; raises ``ValueError``/``TypeError``."""
+                   probs: torch.Tensor | None, shared: int = 1) -> None:
+    """Validate the common operands of the fused layers; raises ``ValueError``/``TypeError``.
+
+    ``coeffs`` holds one row per ``shared`` consecutive neurons.
+    """
     named = [("x", x), ("coeffs", coeffs)] + ([("probs", probs)] if probs is not None else [])
     for name, t in named:
         if t.dtype != torch.float32 or t.device.type != "cpu":
             raise TypeError(f"{name} must be a float32 CPU tensor, got {t.dtype} on {t.device}")
     if x.dim() != 2 or x.shape[1] != routing.in_dim:
         raise ValueError(f"x must have shape (batch, {routing.in_dim}), got {tuple(x.shape)}")
-    if tuple(coeffs.shape) != (routing.out_dim, per_neuron):
-        raise ValueError(f"coeffs must have shape ({routing.out_dim}, {per_neuron}), "
+    if isinstance(shared, bool) or not isinstance(shared, int) or shared < 1 or (
+            routing.out_dim % shared):
+        raise ValueError(f"shared must be a positive int dividing the {routing.out_dim} "
+                         f"neurons, got {shared!r}")
+    rows = routing.out_dim // shared
+    if tuple(coeffs.shape) != (rows, per_neuron):
+        raise ValueError(f"coeffs must have shape ({rows}, {per_neuron}), "
                          f"got {tuple(coeffs.shape)}")
     if (probs is None) != (routing.candidates is None):
         raise ValueError("probs must be given exactly when the routing has candidates")
@@ -130,6 +139,7 @@ def fused_fold(
     bernoulli_hard: bool = False,
     noise: torch.Tensor | None = None,
     probs: torch.Tensor | None = None,
+    shared: int = 1,
 ) -> torch.Tensor:
     """One LUT layer in one kernel: ``sample(fold(coeffs, x[:, routing]))``.
 
@@ -139,7 +149,8 @@ def fused_fold(
 
     Args:
         x: float32 ``(batch, in_dim)``; any strides.
-        coeffs: float32 ``(out, 2**rank)`` (``(out, rank + 1)`` for ``linear``).
+        coeffs: float32 ``(out / shared, 2**rank)`` (``(out / shared, rank + 1)``
+            for ``linear``).
         routing: from :func:`~bitlogic.kernels.fixed_routing` or
             :func:`~bitlogic.kernels.candidate_routing`.
         basis: ``"indicator"``, ``"walsh"`` or ``"linear"``.
@@ -150,12 +161,15 @@ def fused_fold(
             drawn when ``None`` exactly as ``sample_sigmoid`` draws it.
         probs: candidate probabilities ``(C, rank, out)`` from
             :func:`~bitlogic.kernels.candidate_routing`, for candidate routings.
+        shared: neurons ``i * shared .. (i + 1) * shared - 1`` read coefficient
+            row ``i`` (a convolution's positions); the same as repeating each
+            row ``shared`` times, without the copy.
 
     Returns:
         ``(batch, out)`` (a transposed view of an ``(out, batch)`` buffer).
     """
     basis = parse_basis(basis)
-    check_operands(x, coeffs, routing, num_coeffs(basis, routing.rank), probs)
+    check_operands(x, coeffs, routing, num_coeffs(basis, routing.rank), probs, shared)
     code = sampling_code(sampling, bernoulli_hard)
     noiseT = None
     if code in _NOISY:
@@ -166,5 +180,5 @@ def fused_fold(
             raise ValueError(f"noise must have shape {(x.shape[0], routing.out_dim)}, "
                              f"got {tuple(noise.shape)}")
         noiseT = feature_major(noise.to(torch.float32))
-    spec = _FoldSpec(routing, BASES[basis], code, float(temperature), noiseT)
+    spec = _FoldSpec(routing, BASES[basis], code, float(temperature), noiseT, shared)
     return _FusedFold.apply(x, coeffs.contiguous(), probs, spec)

@@ -18,6 +18,7 @@ static const bitlogic_abi_entry abi[] = {
     BITLOGIC_ABI_OFFSETOF(bl_layer, idx),
     BITLOGIC_ABI_OFFSETOF(bl_layer, coeffs),
     BITLOGIC_ABI_OFFSETOF(bl_layer, noiseT),
+    BITLOGIC_ABI_OFFSETOF(bl_layer, shared),
     BITLOGIC_ABI_SIZEOF(bl_route),
     BITLOGIC_ABI_OFFSETOF(bl_route, dxT),
     BITLOGIC_ABI_OFFSETOF(bl_route, scratch),
@@ -41,6 +42,7 @@ static const bitlogic_abi_entry abi[] = {
     BITLOGIC_ABI_VALUE(BL_BAD_BASIS),
     BITLOGIC_ABI_VALUE(BL_BAD_SAMPLING),
     BITLOGIC_ABI_VALUE(BL_BAD_CANDIDATES),
+    BITLOGIC_ABI_VALUE(BL_BAD_SHARED),
     BITLOGIC_ABI_VALUE(BL_MAX_CANDIDATES),
     BITLOGIC_ABI_END,
 };

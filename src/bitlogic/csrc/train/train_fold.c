@@ -14,6 +14,11 @@
  * gradients) instead of saving per-sample intermediates, keeping what the
  * reverse sweep needs in registers/L1; one sweep yields the coefficient
  * gradient and the gradient of every input slot.
+ *
+ * A convolution's positions share their node's coefficients (bl_layer.shared):
+ * the backward walks a node's positions on one thread with one set of
+ * accumulators and sums them horizontally once per node, instead of once per
+ * neuron into a per-position copy that autograd then reduces.
  */
 #include "train_layer.h"
 #include "train_route.h"
@@ -144,7 +149,7 @@ BL_AI void neuron_forward(const int R, const int basis, const bl_layer *L, int64
     const int64_t B = L->batch, N = L->out_dim;
     const int nc = num_coeffs(R, basis);
     float w[MAX_COEFFS];
-    memcpy(w, L->coeffs + n * nc, (size_t)nc * sizeof(float));
+    memcpy(w, L->coeffs + n / L->shared * nc, (size_t)nc * sizeof(float));
     const float *xr[MAX_RANK];
     for (int j = 0; j < R; j++) xr[j] = L->xT + (int64_t)L->idx[j * N + n] * B;
     const float *noise = L->noiseT ? L->noiseT + n * B : NULL;
@@ -159,40 +164,46 @@ BL_AI void neuron_forward(const int R, const int basis, const bl_layer *L, int64
     }
 }
 
-BL_AI void neuron_backward(const int R, const int basis, const int want_gx, const bl_layer *L,
-                           const bl_route *rt, float *buf, int64_t n, int64_t b0, int64_t b1,
-                           const float *dyT, float *dcoeffs) {
+/* The backward of the neurons of coefficient row g (neurons g * shared ..
+ * (g + 1) * shared - 1) over samples [b0, b1): their slot gradients, and the
+ * row's coefficient gradient added to dcoeffs[g]. */
+BL_AI void row_backward(const int R, const int basis, const int want_gx, const bl_layer *L,
+                        const bl_route *rt, float *buf, int64_t g, int64_t b0, int64_t b1,
+                        const float *dyT, float *dcoeffs) {
     const int64_t B = L->batch, N = L->out_dim;
     const int nc = num_coeffs(R, basis);
     float w[MAX_COEFFS], top[MAX_COEFFS / 2];
-    memcpy(w, L->coeffs + n * nc, (size_t)nc * sizeof(float));
+    memcpy(w, L->coeffs + g * nc, (size_t)nc * sizeof(float));
     if (basis != BL_BASIS_LINEAR)
         for (int m = 0; m < 1 << (R - 1); m++)
             top[m] = basis == BL_BASIS_WALSH ? w[2 * m + 1] : w[2 * m + 1] - w[2 * m];
-    const float *xr[MAX_RANK];
-    for (int j = 0; j < R; j++) xr[j] = L->xT + (int64_t)L->idx[j * N + n] * B;
-    const float *noise = L->noiseT ? L->noiseT + n * B : NULL;
     const float inv_t = 1.0f / L->temperature;
     const int padded = (nc + BL_VL - 1) / BL_VL * BL_VL;
+    /* Without a sampler or slot gradients, the coefficient gradient needs
+     * neither z nor the kept levels: skip the refold. */
+    const int refold = want_gx || L->sampling != BL_SAMPLE_NONE;
     v16f acc[MAX_COEFFS], dp[BL_ROUTE_MAX_SUMS];
     for (int k = 0; k < padded; k++) acc[k] = splat(0.0f);
-    for (int k = 0; k < (want_gx ? bl_route_sums(R, rt) : 0); k++) dp[k] = splat(0.0f);
-    for (int64_t b = b0; b < b1; b += BL_VL) {
-        /* Lanes past the batch load dy = 0, so they add nothing anywhere. */
-        const int m = b1 - b < BL_VL ? (int)(b1 - b) : BL_VL;
-        v16f x[MAX_RANK], keep[MAX_COEFFS / 2], gx[MAX_RANK];
-        for (int j = 0; j < R; j++) x[j] = bl_load(xr[j] + b, m);
-        /* Without a sampler or slot gradients, the coefficient gradient needs
-         * neither z nor the kept levels: skip the refold. */
-        const int refold = want_gx || L->sampling != BL_SAMPLE_NONE;
-        const v16f z = refold ? fold_keep(R, basis, w, top, x, keep) : splat(0.0f);
-        const v16f nz = noise ? bl_load(noise + b, m) : splat(0.0f);
-        const v16f dz = sample_backward(L->sampling, z, nz, bl_load(dyT + n * B + b, m), inv_t);
-        fold_reverse(R, basis, want_gx, w, top, x, keep, dz, gx, acc);
-        if (want_gx) bl_route_chunk(R, L, rt, buf, n, b, m, gx, dp);
+    for (int64_t n = g * L->shared; n < (g + 1) * L->shared; n++) {
+        const float *xr[MAX_RANK];
+        for (int j = 0; j < R; j++) xr[j] = L->xT + (int64_t)L->idx[j * N + n] * B;
+        const float *noise = L->noiseT ? L->noiseT + n * B : NULL;
+        for (int k = 0; k < (want_gx ? bl_route_sums(R, rt) : 0); k++) dp[k] = splat(0.0f);
+        for (int64_t b = b0; b < b1; b += BL_VL) {
+            /* Lanes past the batch load dy = 0, so they add nothing anywhere. */
+            const int m = b1 - b < BL_VL ? (int)(b1 - b) : BL_VL;
+            v16f x[MAX_RANK], keep[MAX_COEFFS / 2], gx[MAX_RANK];
+            for (int j = 0; j < R; j++) x[j] = bl_load(xr[j] + b, m);
+            const v16f z = refold ? fold_keep(R, basis, w, top, x, keep) : splat(0.0f);
+            const v16f nz = noise ? bl_load(noise + b, m) : splat(0.0f);
+            const v16f dz = sample_backward(L->sampling, z, nz, bl_load(dyT + n * B + b, m),
+                                            inv_t);
+            fold_reverse(R, basis, want_gx, w, top, x, keep, dz, gx, acc);
+            if (want_gx) bl_route_chunk(R, L, rt, buf, n, b, m, gx, dp);
+        }
+        if (want_gx) bl_route_neuron(R, L, rt, n, dp);
     }
-    bl_hsum_add(acc, nc, dcoeffs + n * nc);
-    if (want_gx) bl_route_neuron(R, L, rt, n, dp);
+    bl_hsum_add(acc, nc, dcoeffs + g * nc);
 }
 
 typedef void (*backward_fn)(const bl_layer *, const bl_route *, float *, int64_t, int64_t,
@@ -203,12 +214,12 @@ typedef void (*backward_fn)(const bl_layer *, const bl_route *, float *, int64_t
     static void fwd_##NAME(const bl_layer *L, int64_t n, int64_t b0, int64_t b1, float *y) { \
         neuron_forward(R, BASIS, L, n, b0, b1, y);                                           \
     }                                                                                        \
-    static void bwd_##NAME(const bl_layer *L, const bl_route *rt, float *buf, int64_t n,       \
+    static void bwd_##NAME(const bl_layer *L, const bl_route *rt, float *buf, int64_t g,       \
                            int64_t b0, int64_t b1, const float *dy, float *dc) {             \
         if (bl_route_wanted(rt))                                                             \
-            neuron_backward(R, BASIS, 1, L, rt, buf, n, b0, b1, dy, dc);                     \
+            row_backward(R, BASIS, 1, L, rt, buf, g, b0, b1, dy, dc);                        \
         else /* no gradient leaves through the slots: skip their sums */                     \
-            neuron_backward(R, BASIS, 0, L, rt, buf, n, b0, b1, dy, dc);                     \
+            row_backward(R, BASIS, 0, L, rt, buf, g, b0, b1, dy, dc);                        \
     }
 VARIANT(2, BL_BASIS_INDICATOR, r2i)
 VARIANT(4, BL_BASIS_INDICATOR, r4i)
@@ -230,6 +241,7 @@ static int check(const bl_layer *L) {
     if (L->basis < BL_BASIS_INDICATOR || L->basis > BL_BASIS_LINEAR) return BL_BAD_BASIS;
     if (L->sampling < BL_SAMPLE_NONE || L->sampling > BL_SAMPLE_GUMBEL_HARD)
         return BL_BAD_SAMPLING;
+    if (L->shared < 1 || L->out_dim % L->shared != 0) return BL_BAD_SHARED;
     return BL_OK;
 }
 
@@ -240,14 +252,17 @@ int bl_fold_forward(const bl_layer *L, float *yT) {
     return BL_OK;
 }
 
-/* dcoeffs (out, num_coeffs) is accumulated into (pass zeros), as is
- * route->dprobs; route->dxT is overwritten. */
+/* dcoeffs (out / shared, num_coeffs) is accumulated into (pass zeros), as is
+ * route->dprobs; route->dxT is overwritten. A coefficient row belongs to one
+ * thread in every batch tile (the same static schedule), so its sums need no
+ * synchronisation and do not depend on the thread count. */
 int bl_fold_backward(const bl_layer *L, const float *dyT, float *dcoeffs, const bl_route *route) {
     int err = check(L);
     if (err == BL_OK) err = bl_check_route(route);
     if (err != BL_OK) return err;
     const backward_fn f = BACKWARD[L->basis][L->rank / 2 - 1];
-    const int64_t N = L->out_dim, B = L->batch, tile = bl_batch_tile(L->in_dim, B);
+    const int64_t rows = L->out_dim / L->shared, B = L->batch;
+    const int64_t tile = bl_batch_tile(L->in_dim, B);
     if (B <= 0) return BL_OK; /* with no neurons, the region still zeroes dx */
 #pragma omp parallel num_threads(L->nthreads)
     {
@@ -255,7 +270,7 @@ int bl_fold_backward(const bl_layer *L, const float *dyT, float *dcoeffs, const 
         for (int64_t b0 = 0; b0 < B; b0 += tile) {
             const int64_t b1 = b0 + tile < B ? b0 + tile : B;
 #pragma omp for schedule(static)
-            for (int64_t n = 0; n < N; n++) f(L, route, buf, n, b0, b1, dyT, dcoeffs);
+            for (int64_t g = 0; g < rows; g++) f(L, route, buf, g, b0, b1, dyT, dcoeffs);
         }
         bl_route_end(L, route);
     }

@@ -37,7 +37,7 @@ enum {
 };
 
 enum { BL_OK = 0, BL_BAD_RANK = -1, BL_BAD_BASIS = -2, BL_BAD_SAMPLING = -3,
-       BL_BAD_CANDIDATES = -4 };
+       BL_BAD_CANDIDATES = -4, BL_BAD_SHARED = -5 };
 
 typedef struct {
     int32_t rank;          /* 2, 4 or 6 */
@@ -50,8 +50,10 @@ typedef struct {
     float temperature;
     const float *xT;       /* (in_dim, batch) */
     const int32_t *idx;    /* (rank, out_dim): input feature of slot j of neuron n */
-    const float *coeffs;   /* (out_dim, num_coeffs) */
+    const float *coeffs;   /* (out_dim / shared, num_coeffs) */
     const float *noiseT;   /* (out_dim, batch) logistic noise, NULL when unused */
+    int64_t shared;        /* consecutive neurons per coefficient row: neuron n reads row
+                            * n / shared (a convolution's positions); 1 for dense layers */
 } bl_layer;
 
 /* Where the backward sends slot gradients (see train_route.h). */

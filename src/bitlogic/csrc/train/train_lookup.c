@@ -117,6 +117,7 @@ static const backward_fn BACKWARD[3] = {bwd_r2, bwd_r4, bwd_r6};
 
 int bl_lookup_forward(const bl_layer *L, float *yT) {
     if (L->rank != 2 && L->rank != 4 && L->rank != 6) return BL_BAD_RANK;
+    if (L->shared != 1) return BL_BAD_SHARED; /* one table per neuron */
     bl_forward_tiles(L, FORWARD[L->rank / 2 - 1], yT);
     return BL_OK;
 }
@@ -127,6 +128,7 @@ int bl_lookup_forward(const bl_layer *L, float *yT) {
 int bl_lookup_backward(const bl_layer *L, const float *dyT, const float *per_address,
                        float *dtable, const bl_route *route) {
     if (L->rank != 2 && L->rank != 4 && L->rank != 6) return BL_BAD_RANK;
+    if (L->shared != 1) return BL_BAD_SHARED;
     const int err = bl_check_route(route);
     if (err != BL_OK) return err;
     const backward_fn f = BACKWARD[L->rank / 2 - 1];
