@@ -28,7 +28,8 @@ OK, BAD_RANK, BAD_BASIS, BAD_SAMPLING, BAD_CANDIDATES, BAD_SHARED = 0, -1, -2, -
 MAX_CANDIDATES = 64  # BL_MAX_CANDIDATES
 _ERRORS = {BAD_RANK: "rank must be 2, 4 or 6", BAD_BASIS: "unknown basis",
            BAD_SAMPLING: "unknown sampling mode",
-           BAD_CANDIDATES: f"candidate pools must hold 1 to {MAX_CANDIDATES} inputs",
+           BAD_CANDIDATES: f"candidate pools must hold 1 to {MAX_CANDIDATES} inputs (and an "
+                           f"exclusive routing has none)",
            BAD_SHARED: "shared must be >= 1 and divide the neuron count (1 for the lookup)"}
 
 _p = ctypes.c_void_p
