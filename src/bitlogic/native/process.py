@@ -36,7 +36,9 @@ def keep_freed_memory() -> bool:
     glibc caps it at 32 MiB, and a conv level's buffer is larger (cifar10-s's
     first block: 52 MB per level at batch 100), so mmap is turned off
     (``M_MMAP_MAX = 0``): the cifar10-s soft step went from 233 to 207 ms
-    (1 thread, two interleaved pairs of ``benchmarks/profile_step.py`` runs).
+    (1 thread, two interleaved pairs of ``benchmarks/profile_step.py`` runs
+    while a training run shared the machine; idle figures with the kernel
+    changes of the same day: ``benchmarks/results/profile_step_cifar10-s.md``).
     Results are unchanged; the process keeps its peak heap until it exits.
     Returns False where ``mallopt`` is unavailable (non-glibc).
     """
