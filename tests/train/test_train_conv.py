@@ -17,7 +17,7 @@ from bitlogic.train.config import RunConfig
 from bitlogic.train.model import build_model, count_neurons
 from tests.differential import assert_backends_agree
 
-IMAGE_PRESETS = ("mnist-conv", "fashion-conv", "cifar10-s")
+IMAGE_PRESETS = ("mnist-conv", "fashion-conv", "cifar10-s", "cifar10-m")
 
 
 def small_conv_config(**model) -> RunConfig:
@@ -125,7 +125,7 @@ def test_conv_run_on_mnist_exports_and_evaluates_from_the_run(data_dir, tmp_path
 # One epoch of each shipped image recipe (2 to 4 minutes each on 2 cores). The
 # floors sit below what one epoch reached (validation discrete accuracy after
 # epoch 1 in the full runs of the presets as shipped, 2026-12-05: mnist-conv
-# 96.98%, fashion-conv 85.28%; cifar10-s 39.0% test in a 1-epoch run)
+# 96.98%, fashion-conv 85.28%, cifar10-m 48.42%; cifar10-s 39.0% test in a 1-epoch run)
 # and far above chance or a broken kernel.
 # fashion-conv and cifar10-s run a second epoch with their first conv block hardened
 # (frozen at its discrete table), as their recipes do later on.
@@ -135,6 +135,7 @@ def test_conv_run_on_mnist_exports_and_evaluates_from_the_run(data_dir, tmp_path
     ("fashion-conv", ["train.epochs=2", "train.harden_epochs=[2,null,null,null,null]"], 0.80),
     ("cifar10-s", ["train.epochs=2",
                    "train.harden_epochs=[2,null,null,null,null,null]"], 0.30),
+    ("cifar10-m", ["train.epochs=1"], 0.35),
 ])
 def test_image_preset_recipe_learns_in_one_epoch(preset, overrides, floor, data_dir, tmp_path):
     threads = torch.get_num_threads()
