@@ -12,6 +12,7 @@ from bitlogic.connections import select_candidates
 from bitlogic.functional.bases import indicator_fold
 from bitlogic.functional.sampling import gumbel_noise
 from bitlogic.kernels import (
+    Routing,
     candidate_routing,
     exclusive_routing,
     fixed_routing,
@@ -159,3 +160,12 @@ def test_exclusive_routing_over_several_batch_tiles():
 def test_exclusive_routing_rejects_indices_that_are_not_a_permutation(indices, in_dim):
     with pytest.raises(ValueError, match="exactly once"):
         exclusive_routing(indices, in_dim)
+
+
+def test_routing_claimed_exclusive_is_checked():
+    selected = torch.tensor([[0, 1], [1, 3]], dtype=torch.int32)
+    with pytest.raises(ValueError, match="exactly once"):
+        Routing(4, selected, exclusive=True)
+    cand = torch.zeros(2, 2, 2, dtype=torch.int32)
+    with pytest.raises(ValueError, match="fixed connections"):
+        Routing(4, torch.tensor([[0, 1], [2, 3]], dtype=torch.int32), cand, exclusive=True)

@@ -30,10 +30,10 @@ class Routing:
             probability (the ``soft`` modes of
             :func:`~bitlogic.connections.select_candidates`), instead of to
             the selected one only.
-        exclusive: every input feature is read by exactly one slot (made by
-            :func:`exclusive_routing`, which checks it); the backward then
-            stores each input gradient row once instead of summing
-            per-thread partial buffers.
+        exclusive: every input feature is read by exactly one slot (checked
+            on construction, ``ValueError`` otherwise; see
+            :func:`exclusive_routing`); the backward then stores each input
+            gradient row once instead of summing per-thread partial buffers.
     """
 
     in_dim: int
@@ -41,6 +41,11 @@ class Routing:
     candidates: torch.Tensor | None = None
     spread: bool = False
     exclusive: bool = False
+
+    def __post_init__(self) -> None:
+        if self.exclusive:  # a wrong claim would silently drop input gradients
+            check_reads_each_input_once(self.selected, self.in_dim,
+                                        has_candidates=self.candidates is not None)
 
     @property
     def rank(self) -> int:
@@ -79,6 +84,18 @@ def fixed_routing(indices: torch.Tensor, in_dim: int) -> Routing:
     return Routing(in_dim, to_int32(indices, in_dim))
 
 
+def check_reads_each_input_once(selected: torch.Tensor, in_dim: int,
+                                has_candidates: bool = False) -> None:
+    """Raise ``ValueError`` unless ``selected`` is a permutation of ``0 .. in_dim - 1``."""
+    flat = selected.reshape(-1).to(torch.int64)
+    in_range = flat.numel() == 0 or (int(flat.min()) >= 0 and int(flat.max()) < in_dim)
+    if has_candidates or flat.numel() != in_dim or not in_range or not bool(
+            torch.bincount(flat, minlength=in_dim).eq(1).all()):
+        raise ValueError(f"an exclusive routing reads each of its {in_dim} inputs exactly once, "
+                         f"through fixed connections; indices of shape "
+                         f"{tuple(selected.shape)} do not")
+
+
 def exclusive_routing(indices: torch.Tensor, in_dim: int) -> Routing:
     """Fixed connections that read every input feature exactly once (a tree level).
 
@@ -90,12 +107,7 @@ def exclusive_routing(indices: torch.Tensor, in_dim: int) -> Routing:
     Raises:
         ValueError: when ``indices`` is not such a permutation.
     """
-    flat = indices.reshape(-1).to(torch.int64)
-    in_range = flat.numel() == 0 or (int(flat.min()) >= 0 and int(flat.max()) < in_dim)
-    if flat.numel() != in_dim or not in_range or not bool(
-            torch.bincount(flat, minlength=in_dim).eq(1).all()):
-        raise ValueError(f"an exclusive routing reads each of its {in_dim} inputs exactly once; "
-                         f"indices of shape {tuple(indices.shape)} do not")
+    check_reads_each_input_once(indices, in_dim)  # before to_int32 raises IndexError
     return Routing(in_dim, to_int32(indices, in_dim), exclusive=True)
 
 
