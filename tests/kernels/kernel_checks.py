@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import torch
 from hypothesis import strategies as st
 
@@ -93,3 +96,22 @@ def assert_paths_agree(model, x: torch.Tensor, seed: int = 0,
     assert grads_k.keys() == grads_r.keys()
     for name in grads_r:
         assert_close(grads_k[name], grads_r[name], f"grad of {name}")
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int) -> Iterator[None]:
+    """Run the block with ``torch.set_num_threads(threads)``, restoring the count after."""
+    previous = torch.get_num_threads()
+    try:
+        torch.set_num_threads(threads)
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def values_and_grads(layer, x: torch.Tensor, w: torch.Tensor):
+    """``layer(x, w)`` on fresh leaves and its gradients for a fixed ramp cotangent."""
+    x, w = x.clone().requires_grad_(), w.clone().requires_grad_()
+    y = layer(x, w)
+    dx, dw = torch.autograd.grad(y, (x, w), torch.linspace(-1, 1, y.numel()).view_as(y))
+    return y.detach(), dx, dw

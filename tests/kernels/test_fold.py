@@ -14,6 +14,8 @@ from kernel_checks import (
     compare_paths,
     random_indices,
     seeds,
+    torch_threads,
+    values_and_grads,
     widths,
 )
 
@@ -154,23 +156,16 @@ def test_results_do_not_depend_on_the_thread_count(threads):
     idx = random_indices(40, 4, 64, gen)
     x, w = torch.rand(45, 40, generator=gen), torch.randn(64, 16, generator=gen)
     routing = fixed_routing(idx, 40)
-    previous = torch.get_num_threads()
-    try:
-        torch.set_num_threads(threads)
-        got = _fold_and_grads(x, w, routing)
-        torch.set_num_threads(1)
-        expected = _fold_and_grads(x, w, routing)
-    finally:
-        torch.set_num_threads(previous)
+
+    def fold(x, w):
+        return fused_fold(x, w, routing, "walsh", "soft", 0.9)
+
+    with torch_threads(threads):
+        got = values_and_grads(fold, x, w)
+    with torch_threads(1):
+        expected = values_and_grads(fold, x, w)
     for name, g, e in zip(["output", "grad of x", "grad of weight"], got, expected, strict=True):
         assert_close(g, e, name)
-
-
-def _fold_and_grads(x, w, routing):
-    x, w = x.clone().requires_grad_(), w.clone().requires_grad_()
-    y = fused_fold(x, w, routing, "walsh", "soft", 0.9)
-    dx, dw = torch.autograd.grad(y, (x, w), torch.linspace(-1, 1, y.numel()).view_as(y))
-    return y.detach(), dx, dw
 
 
 def test_batches_longer_than_one_tile():
@@ -213,16 +208,12 @@ def test_shared_rows_equal_repeated_rows(batch, rows, shared, rank, basis, mode,
     x, w = torch.rand(batch, in_dim, generator=gen), torch.randn(rows, per_neuron, generator=gen)
     noise = logistic_noise((batch, out_dim), generator=gen)
     routing = fixed_routing(idx, in_dim)
-    previous = torch.get_num_threads()
-    try:
-        torch.set_num_threads(threads)
+    with torch_threads(threads):
         compare_paths(
             lambda x, w: fused_fold(x, w, routing, basis, mode, 0.8, True, noise, shared=shared),
             lambda x, w: fused_fold(x, w.repeat_interleave(shared, 0), routing, basis, mode,
                                     0.8, True, noise),
             [x, w], ["x", "weight"], seed)
-    finally:
-        torch.set_num_threads(previous)
 
 
 def test_shared_row_gradients_do_not_depend_on_the_thread_count():
@@ -231,20 +222,15 @@ def test_shared_row_gradients_do_not_depend_on_the_thread_count():
     x, w = torch.rand(37, 30, generator=gen), torch.randn(7, 16, generator=gen)
     routing = fixed_routing(idx, 30)
     results = []
-    previous = torch.get_num_threads()
-    try:
-        for threads in (1, 2, 3):
-            torch.set_num_threads(threads)
-            xl, wl = x.clone().requires_grad_(), w.clone().requires_grad_()
-            y = fused_fold(xl, wl, routing, shared=40)
-            results.append(torch.autograd.grad(y, (xl, wl), torch.ones_like(y)))
-    finally:
-        torch.set_num_threads(previous)
+    for threads in (1, 2, 3):
+        with torch_threads(threads):
+            results.append(values_and_grads(lambda x, w: fused_fold(x, w, routing, shared=40),
+                                            x, w))
     # A row's positions run on one thread, so its sum is the same for any
     # thread count; dx still sums per-thread buffers (equal up to rounding).
-    for dx, dw in results[1:]:
-        assert torch.equal(dw, results[0][1])
-        assert_close(dx, results[0][0], "grad of x")
+    for _, dx, dw in results[1:]:
+        assert torch.equal(dw, results[0][2])
+        assert_close(dx, results[0][1], "grad of x")
 
 
 @pytest.mark.parametrize("shared", [0, -2, 4, True, 2.0])

@@ -6,7 +6,15 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from kernel_checks import MODES, RANKS, batches, compare_paths, seeds
+from kernel_checks import (
+    MODES,
+    RANKS,
+    batches,
+    compare_paths,
+    seeds,
+    torch_threads,
+    values_and_grads,
+)
 
 from bitlogic.connections import select_candidates
 from bitlogic.functional.bases import indicator_fold
@@ -105,22 +113,11 @@ def _permutation(rank: int, out_dim: int, gen: torch.Generator) -> torch.Tensor:
     return torch.randperm(rank * out_dim, generator=gen).view(rank, out_dim)
 
 
-def _values_and_grads(layer, x, w):
-    x, w = x.clone().requires_grad_(), w.clone().requires_grad_()
-    y = layer(x, w)
-    dx, dw = torch.autograd.grad(y, (x, w), torch.linspace(-1, 1, y.numel()).view_as(y))
-    return y.detach(), dx, dw
-
-
 def _exclusive_against_fixed(kernel, idx, x, w, threads):
     in_dim = x.shape[1]
-    previous = torch.get_num_threads()
-    try:
-        torch.set_num_threads(threads)
-        got = _values_and_grads(lambda x, w: kernel(x, w, exclusive_routing(idx, in_dim)), x, w)
-        expected = _values_and_grads(lambda x, w: kernel(x, w, fixed_routing(idx, in_dim)), x, w)
-    finally:
-        torch.set_num_threads(previous)
+    with torch_threads(threads):
+        got = values_and_grads(lambda x, w: kernel(x, w, exclusive_routing(idx, in_dim)), x, w)
+        expected = values_and_grads(lambda x, w: kernel(x, w, fixed_routing(idx, in_dim)), x, w)
     # One reader per input: the fixed routing's sum of per-thread buffers adds
     # zeros to the one contribution, so the stored gradients agree bit for bit.
     for name, g, e in zip(["output", "grad of x", "grad of table"], got, expected, strict=True):

@@ -107,8 +107,12 @@ def exclusive_routing(indices: torch.Tensor, in_dim: int) -> Routing:
     Raises:
         ValueError: when ``indices`` is not such a permutation.
     """
-    check_reads_each_input_once(indices, in_dim)  # before to_int32 raises IndexError
-    return Routing(in_dim, to_int32(indices, in_dim), exclusive=True)
+    try:
+        selected = to_int32(indices, in_dim)
+    except IndexError as err:  # out of range: not a permutation either
+        raise ValueError(f"an exclusive routing reads each of its {in_dim} inputs exactly "
+                         f"once; {err}") from None
+    return Routing(in_dim, selected, exclusive=True)  # which checks the permutation
 
 
 def candidate_routing(
