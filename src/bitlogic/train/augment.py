@@ -1,4 +1,4 @@
-"""Training-time augmentation of image datasets."""
+"""Training-time augmentation of image datasets: shifts, flips and cutout."""
 
 from __future__ import annotations
 
@@ -70,3 +70,39 @@ def random_flip(x: torch.Tensor, feature_shape: tuple[int, ...],
     flip = torch.rand(x.shape[0], generator=generator, device=x.device) < 0.5
     images = x.view(-1, c, h, w)
     return torch.where(flip.view(-1, 1, 1, 1), images.flip(3), images).reshape(x.shape[0], -1)
+
+
+def random_cutout(x: torch.Tensor, feature_shape: tuple[int, ...], size: int,
+                  generator: torch.Generator | None = None) -> torch.Tensor:
+    """Zero a ``size`` x ``size`` square of every image, at its own random place.
+
+    The square's centre is drawn uniformly over the image, so near a border
+    only part of the square falls inside (cutout, DeVries & Taylor 2017); all
+    channels are erased. Zero pixels become all-zero thermometer bits.
+
+    Args:
+        x: float ``(batch, C * H * W)`` flattened images.
+        feature_shape: ``(C, H, W)``.
+        size: side of the square in pixels, ``>= 0`` (0: a copy of ``x``).
+        generator: random source; the global one when ``None``.
+
+    Returns:
+        ``(batch, C * H * W)``, a new tensor.
+
+    Raises:
+        ValueError: ``feature_shape`` is not ``(C, H, W)`` or does not match ``x``,
+            or ``size`` is negative.
+    """
+    c, h, w = _image_shape(x, feature_shape, "cutout")
+    if size < 0:
+        raise ValueError(f"size must be >= 0, got {size}")
+    batch = x.shape[0]
+    centres = torch.stack([torch.randint(0, h, (batch,), generator=generator, device=x.device),
+                           torch.randint(0, w, (batch,), generator=generator, device=x.device)])
+    top = (centres[0] - size // 2).view(batch, 1, 1)
+    left = (centres[1] - size // 2).view(batch, 1, 1)
+    rows = torch.arange(h, device=x.device).view(1, h, 1)
+    cols = torch.arange(w, device=x.device).view(1, 1, w)
+    inside = (rows >= top) & (rows < top + size) & (cols >= left) & (cols < left + size)
+    images = x.view(batch, c, h, w)
+    return images.masked_fill(inside.unsqueeze(1), 0.0).reshape(batch, -1)

@@ -201,6 +201,8 @@ class LoopConfig:
             this many pixels per axis, zero-filled (image datasets only; 0: off).
         flip: mirror each training image left-right with probability 1/2
             (image datasets only).
+        cutout: zero a square of this side, in pixels, at a random place in
+            each training image (image datasets only; 0: off).
         harden_epochs: one entry per logic layer (conv and dense, in model
             order): the 1-based epoch from which that layer computes its
             discrete table in training too and stops training (hardened), or
@@ -218,6 +220,7 @@ class LoopConfig:
     num_threads: int | None = None
     shift_pixels: int = 0
     flip: bool = False
+    cutout: int = 0
     harden_epochs: list[int | None] = field(default_factory=list)
 
 
@@ -367,20 +370,30 @@ def validate(config: RunConfig) -> None:
         "train.patience": c.train.patience,
         "train.min_delta": c.train.min_delta,
         "train.shift_pixels": c.train.shift_pixels,
+        "train.cutout": c.train.cutout,
         "lr_schedule.min_lr": c.lr_schedule.min_lr,
     }
     for key, value in non_negative.items():
         if value is not None and value < 0:
             raise ConfigError(f"{key} must be >= 0, got {value}")
+    image_keys = (c.train.shift_pixels, c.train.flip, c.train.cutout, c.model.conv)
+    if c.dataset.path is None and any(image_keys):
+        # a file's sample shape is known once it is read (the trainer checks it then)
+        check_image_keys(c, tuple(DATASETS.get(c.dataset.name).feature_shape))
+
+
+def check_image_keys(c: RunConfig, shape: tuple[int, ...]) -> None:
+    """``ConfigError`` for image-only keys on samples of ``shape`` that are not
+    ``(C, H, W)`` images, or for a cutout as wide as the image."""
     image_keys = {"train.shift_pixels": c.train.shift_pixels, "train.flip": c.train.flip,
-                  "model.conv": c.model.conv}
+                  "train.cutout": c.train.cutout, "model.conv": c.model.conv}
     for key, value in image_keys.items():
-        if c.dataset.path is not None:
-            break  # a file's sample shape is known once it is read (build_model checks)
-        shape = tuple(DATASETS.get(c.dataset.name).feature_shape) if value else ()
         if value and len(shape) != 3:
             raise ConfigError(f"{key} needs an image dataset; {c.dataset.name!r} "
                               f"samples have shape {shape}")
+    if c.train.cutout and c.train.cutout >= min(shape[1:]):
+        raise ConfigError(f"train.cutout must be smaller than the image side "
+                          f"({min(shape[1:])} pixels for shape {shape}), got {c.train.cutout}")
 
 
 def _choice(key: str, value: object, allowed: tuple | list) -> None:

@@ -15,7 +15,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import distributed as D
-from .augment import random_flip, random_shift
+from .augment import random_cutout, random_flip, random_shift
 from .config import RunConfig
 from .families import LR_SCHEDULES
 from .harden import harden_for_epoch
@@ -95,6 +95,8 @@ def train_epoch(
             xb = random_shift(xb, feature_shape, t.shift_pixels)
         if t.flip:
             xb = random_flip(xb, feature_shape)
+        if t.cutout:
+            xb = random_cutout(xb, feature_shape, t.cutout)
         scores = net(xb)
         loss = F.cross_entropy(scores, yb)
         optimizer.zero_grad(set_to_none=True)

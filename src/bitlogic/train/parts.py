@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from . import distributed as D
-from .config import ConfigError, RunConfig
+from .config import ConfigError, RunConfig, check_image_keys
 from .families import OPTIMIZERS
 from .harden import check_harden_epochs
 from .model import build_model
@@ -91,9 +91,7 @@ def build_parts(config: RunConfig, data_dir: str | os.PathLike[str] | None,
         raise ConfigError(f"train.batch_size={t.batch_size} is larger than the "
                           f"{data.train_x.shape[0]} training samples")
     D.per_rank_batch(t.batch_size, ctx)  # fail before training, not at step 1
-    if t.shift_pixels and len(data.feature_shape) != 3:
-        raise ConfigError(f"train.shift_pixels needs an image dataset; "
-                          f"{config.dataset.name!r} samples have shape {data.feature_shape}")
+    check_image_keys(config, tuple(data.feature_shape))
     from bitlogic.schedules import TemperatureSchedule
 
     tc = config.temperature
