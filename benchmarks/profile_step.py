@@ -3,8 +3,11 @@
 Builds the preset's model (random init, no data needed), runs training steps on
 random inputs and prints the median step split into forward, backward and
 optimizer time, and the forward and backward time of every top-level module
-(module hooks, see :class:`ModuleTimes`). It does so twice: with every layer soft, and in the preset's last
-epoch, with the layers ``train.harden_epochs`` hardens by then frozen.
+(module hooks, see :class:`ModuleTimes`). It does so with every layer soft,
+then in the first epoch that hardens a layer and in the preset's last epoch
+(the layers ``train.harden_epochs`` hardens by then frozen), each twice: with
+the float forward, and with the frozen front on the packed engine as the
+trainer runs it (:mod:`bitlogic.train.packed_front`).
 
 Usage::
 
@@ -19,6 +22,7 @@ import math
 import statistics
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import torch
@@ -29,6 +33,7 @@ from bitlogic.native import flush_denormals, keep_freed_memory
 from bitlogic.train import load_preset
 from bitlogic.train.harden import harden_for_epoch
 from bitlogic.train.model import build_model
+from bitlogic.train.packed_front import FrontCache, PackedFront
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import load_average, machine_description  # noqa: E402
@@ -69,7 +74,7 @@ class ModuleTimes:
     def end_backward(self) -> None:
         """Close the step's backward: turn the recorded moments into durations."""
         events = self._events + [("end", time.perf_counter())]
-        for (name, t0), (_next, t1) in zip(events, events[1:]):
+        for (name, t0), (_next, t1) in zip(events[:-1], events[1:], strict=True):
             self.backward[name].append(t1 - t0)
         self._events = []
 
@@ -83,6 +88,47 @@ class ModuleTimes:
                      for v in (self.forward[name], self.backward[name]))
 
 
+def profile(model: nn.Sequential, front: PackedFront | None, optimizer: torch.optim.Optimizer,
+            times: ModuleTimes, x: torch.Tensor, y: torch.Tensor, steps: int
+            ) -> dict[str, float]:
+    """Median milliseconds of a training step's parts over ``steps`` steps (3 warm-up first)."""
+    model.train()
+    parts: dict[str, list[float]] = {"forward": [], "packed front": [], "backward": [],
+                                     "optimizer": []}
+    for step in range(steps + 3):
+        if step == 3:
+            times.clear()
+            for kept in parts.values():
+                kept.clear()
+        t0 = time.perf_counter()
+        h = front(x) if front is not None else x
+        t1 = time.perf_counter()
+        out = front.rest(h) if front is not None else model(x)
+        loss = nn.functional.cross_entropy(out, y)
+        t2 = time.perf_counter()
+        optimizer.zero_grad()
+        loss.backward()
+        times.end_backward()
+        t3 = time.perf_counter()
+        optimizer.step()
+        t4 = time.perf_counter()
+        for key, seconds in zip(parts, (t2 - t0, t1 - t0, t3 - t2, t4 - t3), strict=True):
+            parts[key].append(seconds)
+    return {key: 1000 * statistics.median(v) for key, v in parts.items()}
+
+
+def print_stage(label: str, ms: dict[str, float], times: ModuleTimes) -> None:
+    step = ms["forward"] + ms["backward"] + ms["optimizer"]
+    print(f"\n{label}: step {step:.0f} ms = forward {ms['forward']:.0f} "
+          f"+ backward {ms['backward']:.0f} + optimizer {ms['optimizer']:.0f}")
+    if ms["packed front"] > 0.01:
+        print(f"  {'packed front':<16} forward {ms['packed front']:7.1f} ms")
+    for name in times.names:
+        forward_ms, backward_ms = times.median_ms(name)
+        if forward_ms == forward_ms:  # modules inside the packed front never run (NaN)
+            print(f"  {name:<16} forward {forward_ms:7.1f} ms  backward {backward_ms:7.1f} ms")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--preset", default="cifar10-s")
@@ -92,6 +138,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="override a preset key, as `bitlogic train --set` does")
     args = parser.parse_args(argv)
 
+    # the first logic module's input needs no gradient; ModuleTimes handles that
+    warnings.filterwarnings("ignore", message="Full backward hook is firing")
     keep_freed_memory()  # the process settings the trainer makes
     flush_denormals()
     torch.manual_seed(0)
@@ -108,32 +156,20 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.preset}{overrides}: batch {args.batch}, {torch.get_num_threads()} threads, "
           f"{machine_description()}, load average {load_average()}; "
           f"medians of {args.steps} steps")
-    last_epoch = config.train.epochs - 1
-    for label, epoch in (("every layer soft", None), (f"epoch {last_epoch + 1}", last_epoch)):
+    stages: list[tuple[int | None, bool]] = [(None, False)]  # (0-based epoch, packed front)
+    hardening = sorted({e for e in config.train.harden_epochs if e is not None})
+    for epoch in (hardening[0], config.train.epochs) if hardening else ():
+        stages += [(epoch - 1, False), (epoch - 1, True)]
+    fronts = FrontCache()
+    for epoch, packed in stages:
+        label, front = "every layer soft", None
         if epoch is not None:
             hard = harden_for_epoch(model, config.train.harden_epochs, epoch)
-            label += f" ({hard} logic layers hardened)"
-        model.train()
-        splits = []
-        for step in range(args.steps + 3):  # 3 warm-up steps
-            if step == 3:
-                times.clear()
-            t0 = time.perf_counter()
-            loss = nn.functional.cross_entropy(model(x), y)
-            t1 = time.perf_counter()
-            optimizer.zero_grad()
-            loss.backward()
-            times.end_backward()
-            t2 = time.perf_counter()
-            optimizer.step()
-            splits.append((t1 - t0, t2 - t1, time.perf_counter() - t2))
-        forward, backward, opt = (1000 * statistics.median(s[i] for s in splits[3:])
-                                  for i in range(3))
-        print(f"\n{label}: step {forward + backward + opt:.0f} ms = forward {forward:.0f} "
-              f"+ backward {backward:.0f} + optimizer {opt:.0f}")
-        for name in times.names:
-            forward_ms, backward_ms = times.median_ms(name)
-            print(f"  {name:<16} forward {forward_ms:7.1f} ms  backward {backward_ms:7.1f} ms")
+            front = fronts.get(model, torch.device("cpu")) if packed else None
+            label = f"epoch {epoch + 1} ({hard} logic layers hardened, " + (
+                f"modules 0-{front.length - 1} on the packed engine)" if front else
+                "float forward)")
+        print_stage(label, profile(model, front, optimizer, times, x, y, args.steps), times)
     return 0
 
 

@@ -22,7 +22,7 @@ from bitlogic.backends.packed_native import choose_block_words
 from bitlogic.backends.packed_numpy import pack_bits, unpack_bits
 from bitlogic.backends.packed_program import build_program, truth_table_bits
 from bitlogic.netlist import evaluate_netlist
-from bitlogic.netlist.reference import predict_from_counts
+from bitlogic.netlist.reference import encode_inputs, evaluate_layers, predict_from_counts
 
 ENGINES = ["native-512", "native-256", "numpy"]
 
@@ -212,3 +212,45 @@ def test_storage_order_keeps_class_groups():
     for code, start, end in runs:
         assert np.all(codes[start:end] == code)
     assert runs[0, 1] == 0 and runs[-1, 2] == 30
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(netlist=netlists(), seed=st.integers(0, 1000))
+def test_last_bits_are_the_reference_last_layer(engine_kind, netlist, seed):
+    engine = make_engine(netlist, engine_kind)
+    width = netlist.layers[-1].n_out
+    order = np.random.default_rng(seed).integers(0, width, size=2 * width + 1)
+    for batch in BATCH_SIZES:
+        x = random_inputs(netlist, batch, seed + batch)
+        expected = evaluate_layers(netlist, encode_inputs(netlist, x))
+        every = engine.last_bits(x)
+        assert every.dtype == np.float32 and every.shape == (batch, width), f"seed {seed}"
+        np.testing.assert_array_equal(every, expected, err_msg=f"seed {seed}")
+        np.testing.assert_array_equal(engine.last_bits(x, order), expected[:, order],
+                                      err_msg=f"seed {seed}")
+
+
+@pytest.mark.parametrize("batch", [1, 255, 513])
+def test_last_bits_of_grouped_rank2_outputs_keep_netlist_order(native_engine, batch):
+    # the engine stores a rank-2 last layer sorted by function within each class
+    netlist = random_netlist(5, [90, 60], [4, 2], num_classes=3, num_inputs=40)
+    x = random_inputs(netlist, batch, seed=batch)
+    expected = evaluate_layers(netlist, encode_inputs(netlist, x))
+    for kind in ENGINES:
+        got = make_engine(netlist, kind, num_threads=2).last_bits(torch.from_numpy(x))
+        assert isinstance(got, torch.Tensor)
+        np.testing.assert_array_equal(got.numpy(), expected, err_msg=f"{kind} batch {batch}")
+
+
+def test_last_bits_rejects_bad_orders(engine_kind):
+    netlist = random_netlist(2, [30, 12], [2, 2], num_classes=3, num_inputs=8)
+    engine = make_engine(netlist, engine_kind)
+    x = random_inputs(netlist, 5)
+    for bad in ([12], [-1], [[0, 1]], [0.5]):
+        with pytest.raises(ValueError, match=r"order must be 1-D integers in \[0, 12\)"):
+            engine.last_bits(x, np.array(bad))
+    with pytest.raises(ValueError, match=r"x must have shape \(batch, 8\)"):
+        engine.last_bits(x[:, :7])
+    assert engine.last_bits(x, np.array([], dtype=np.int64)).shape == (5, 0)

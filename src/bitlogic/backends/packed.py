@@ -43,7 +43,7 @@ import sys
 import numpy as np
 
 from bitlogic.backends import packed_native
-from bitlogic.backends.packed_numpy import run_numpy
+from bitlogic.backends.packed_numpy import last_level_numpy, run_numpy
 from bitlogic.backends.packed_program import PackedProgram, build_program
 from bitlogic.netlist.ir import LogicNetlist
 from bitlogic.netlist.reference import (
@@ -138,11 +138,45 @@ class PackedLogicNet:
         """GroupSum counts, int32 ``(batch, num_classes)`` (what hardware computes)."""
         return _like(x, self._evaluate(x, "counts"))
 
-    def _evaluate(self, x: object, output: str) -> np.ndarray:
+    def last_bits(self, x: object, order: object = None) -> object:
+        """The last LUT layer's outputs (what GroupSum counts), float32 0/1.
+
+        Args:
+            x: as for :meth:`__call__`.
+            order: int indices into the last layer's outputs, ``(n,)``;
+                ``None``: all of them, in netlist order.
+
+        Returns:
+            ``(batch, n)``: column ``i`` is output ``order[i]``.
+
+        Raises:
+            ValueError: ``x`` of the wrong shape, or ``order`` not 1-D or out of range.
+        """
+        arr = self._checked(x)
+        width = self.netlist.layers[-1].n_out
+        idx = np.arange(width) if order is None else np.asarray(_to_numpy(order))
+        if idx.ndim != 1 or not np.issubdtype(idx.dtype, np.integer) or (
+                idx.size and (idx.min() < 0 or idx.max() >= width)):
+            raise ValueError(f"order must be 1-D integers in [0, {width}), got "
+                             f"{idx.dtype} {idx.shape}")
+        if self._native is not None:
+            slot = np.empty(width, dtype=np.int64)  # the engine stores the last layer permuted
+            slot[self.program.orders[-1]] = np.arange(width)
+            data, kind = self._native_input(arr)
+            return _like(x, self._native.run_bits(data, kind, slot[idx].astype(np.int32),
+                                                  self.num_threads))
+        bits = last_level_numpy(self.program, encode_inputs(self.netlist, arr))
+        return _like(x, bits[:, idx].astype(np.float32))
+
+    def _checked(self, x: object) -> np.ndarray:
         arr = _to_numpy(x)
         width = self.netlist.input_width
         if arr.ndim != 2 or arr.shape[1] != width:
             raise ValueError(f"x must have shape (batch, {width}), got {tuple(arr.shape)}")
+        return arr
+
+    def _evaluate(self, x: object, output: str) -> np.ndarray:
+        arr = self._checked(x)
         if self._native is not None:
             data, kind = self._native_input(arr)
             counts, scores, pred = self._native.run(

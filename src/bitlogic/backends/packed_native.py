@@ -19,7 +19,7 @@ LIBRARY_NAME = "bitlogic_packed"
 SOURCES = ["packed/packed.c", "packed/packed_input.c", "packed/packed_layers.c",
            "packed/packed_w4.c", "packed/packed_abi.c"]
 BLOCK_WORDS = (8, 4)  # the two builds in the library (see csrc/packed/packed.h)
-ABI_VERSION = 1  # BL_PACKED_ABI_VERSION
+ABI_VERSION = 2  # BL_PACKED_ABI_VERSION
 
 # Input kinds understood by bl_run (enum in packed.h).
 X_U8_BITS, X_F32_BITS, X_F32_FEATURES = 0, 1, 2
@@ -53,8 +53,11 @@ class _BlNet(ctypes.Structure):
 
 _RUN = (ctypes.c_int64, [ctypes.POINTER(_BlNet), _p, ctypes.c_int32, ctypes.c_int64,
                          _p, _p, _p, ctypes.c_int32])
+_RUN_BITS = (ctypes.c_int64, [ctypes.POINTER(_BlNet), _p, ctypes.c_int32, ctypes.c_int64,
+                              _p, ctypes.c_int64, _p, ctypes.c_int32])
 _SIGNATURES = {
     **{f"bl_run_w{words}": _RUN for words in BLOCK_WORDS},
+    **{f"bl_run_bits_w{words}": _RUN_BITS for words in BLOCK_WORDS},
     **{f"bl_block_samples_w{words}": (ctypes.c_int32, []) for words in BLOCK_WORDS},
     "bl_isa": (ctypes.c_char_p, []),
 }
@@ -111,6 +114,7 @@ class NativeNet:
         self.program = program
         self.block_words = block_words
         self._run = getattr(lib, f"bl_run_w{block_words}")
+        self._run_bits = getattr(lib, f"bl_run_bits_w{block_words}")
         net = program.netlist
         enc = net.encoding
         self._struct = _BlNet(
@@ -171,6 +175,24 @@ class NativeNet:
             *(a.ctypes.data if a is not None else None for a in (out_counts, out_scores, out_pred)),
             num_threads,
         )
+        self._check(bad, x)
+        return out_counts, out_scores, out_pred
+
+    def run_bits(self, x: np.ndarray, kind: int, order: np.ndarray, num_threads: int
+                 ) -> np.ndarray:
+        """Outputs ``order`` (int32, in range) of the last layer, float32 ``(batch, len(order))``.
+
+        Raises:
+            ValueError: as :meth:`run`.
+        """
+        out = np.empty((x.shape[0], order.shape[0]), dtype=np.float32)
+        bad = self._run_bits(ctypes.byref(self._struct), x.ctypes.data, kind, x.shape[0],
+                             order.ctypes.data, order.shape[0], out.ctypes.data, num_threads)
+        self._check(bad, x)
+        return out
+
+    @staticmethod
+    def _check(bad: int, x: np.ndarray) -> None:
         if bad == -2:
             raise MemoryError("packed engine could not allocate its per-thread buffers")
         if bad >= 0:
@@ -179,4 +201,3 @@ class NativeNet:
                 "x must be binary (0/1) for a netlist without input encoding; "
                 f"got {x[row, col]!r} at [{row}, {col}]"
             )
-        return out_counts, out_scores, out_pred

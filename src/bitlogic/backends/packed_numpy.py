@@ -73,13 +73,25 @@ def run_numpy(program: PackedProgram, bits: np.ndarray) -> np.ndarray:
         int32 ``(batch, num_classes)`` GroupSum counts.
     """
     net = program.netlist
-    batch = bits.shape[0]
-    counts = np.zeros((batch, net.num_classes), dtype=np.int32)
-    for start in range(0, batch, CHUNK_SAMPLES):
+    counts = np.zeros((bits.shape[0], net.num_classes), dtype=np.int32)
+    for start, outputs in _last_levels(program, bits):
+        counts[start : start + outputs.shape[0]] = group_counts(outputs, net.num_classes)
+    return counts
+
+
+def last_level_numpy(program: PackedProgram, bits: np.ndarray) -> np.ndarray:
+    """The last layer's outputs, bool ``(batch, width)``, for input bits ``(batch, num_inputs)``."""
+    out = np.zeros((bits.shape[0], program.netlist.layers[-1].n_out), dtype=bool)
+    for start, outputs in _last_levels(program, bits):
+        out[start : start + outputs.shape[0]] = outputs
+    return out
+
+
+def _last_levels(program: PackedProgram, bits: np.ndarray):
+    """``(first row, last layer's bool outputs)`` per chunk of ``CHUNK_SAMPLES`` rows."""
+    for start in range(0, bits.shape[0], CHUNK_SAMPLES):
         chunk = bits[start : start + CHUNK_SAMPLES]
         words = pack_bits(chunk)
-        for layer in net.layers:
+        for layer in program.netlist.layers:
             words = eval_layer_packed(words, layer.indices, layer.luts)
-        outputs = unpack_bits(words, chunk.shape[0])
-        counts[start : start + chunk.shape[0]] = group_counts(outputs, net.num_classes)
-    return counts
+        yield start, unpack_bits(words, chunk.shape[0])

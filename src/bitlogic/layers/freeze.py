@@ -136,13 +136,58 @@ def to_netlist(model: nn.Module, input_shape: tuple[int, ...] | None = None,
         6
     """
     modules = _modules_of(model)
+    if not modules or not isinstance(modules[-1], GroupSum):
+        raise TypeError("to_netlist needs the model to end with a GroupSum layer")
+    group_sum = modules.pop()
+    body = _freeze_body(modules, input_shape, input_scaling)
+    return LogicNetlist(
+        num_inputs=body.num_inputs,
+        layers=body.layers,
+        num_classes=group_sum.k,
+        tau=group_sum.tau,
+        encoding=body.encoding,
+        metadata=body.metadata,
+    ).validate()
+
+
+def to_bit_netlist(modules: list[nn.Module], input_shape: tuple[int, ...] | None = None
+                   ) -> tuple[LogicNetlist, np.ndarray]:
+    """Freeze the front of a model (no GroupSum) into a netlist whose counts are its bits.
+
+    ``modules`` is what :func:`to_netlist` accepts before the GroupSum. The
+    netlist's GroupSum has one class per bit of the last level (``tau`` 1), so
+    its counts are the modules' output bits (``PackedLogicNet.last_bits``
+    returns them as float32, in any order).
+
+    Returns:
+        ``(netlist, where)``: ``where`` has the shape of one sample's output
+        (``(C, H, W)`` or ``(N,)``) and holds each value's class index.
+    """
+    body = _freeze_body(list(modules), input_shape, None)
+    width = body.layers[-1].n_out
+    netlist = LogicNetlist(num_inputs=body.num_inputs, layers=body.layers, num_classes=width,
+                           tau=1.0, encoding=body.encoding, metadata=body.metadata).validate()
+    return netlist, body.where
+
+
+@dataclass
+class _FrozenBody:
+    """Everything of a netlist but its GroupSum (see :func:`_freeze_body`)."""
+
+    num_inputs: int
+    layers: list[NetlistLayer]
+    encoding: InputEncoding | None
+    metadata: dict[str, str]
+    where: np.ndarray
+
+
+def _freeze_body(modules: list[nn.Module], input_shape: tuple[int, ...] | None,
+                 input_scaling: InputScaling | None) -> _FrozenBody:
+    """Freeze ``[pass-through...], [encoder], logic modules...`` (consumes ``modules``)."""
     shape = None if input_shape is None else tuple(int(n) for n in input_shape)
     while modules and isinstance(modules[0], (*_PASS_THROUGH, nn.Unflatten)):
         shape = _reshape_features(modules.pop(0), shape)  # before the encoder: features
     encoder = modules.pop(0) if modules and isinstance(modules[0], _ENCODERS) else None
-    if not modules or not isinstance(modules[-1], GroupSum):
-        raise TypeError("to_netlist needs the model to end with a GroupSum layer")
-    group_sum = modules.pop()
     if all(isinstance(m, _PASS_THROUGH) for m in modules):
         raise TypeError("to_netlist needs at least one logic layer (e.g. LogicDense)")
     if shape is None:
@@ -166,14 +211,8 @@ def to_netlist(model: nn.Module, input_shape: tuple[int, ...] | None = None,
                             "luts": sum(layer.n_out for layer in f.layers)})
     metadata = _collect_metadata(frozen)
     metadata["modules"] = json.dumps(summary)
-    return LogicNetlist(
-        num_inputs=num_inputs,
-        layers=[layer for f in frozen for layer in f.layers],
-        num_classes=group_sum.k,
-        tau=group_sum.tau,
-        encoding=encoding,
-        metadata=metadata,
-    ).validate()
+    return _FrozenBody(num_inputs, [layer for f in frozen for layer in f.layers], encoding,
+                       metadata, where)
 
 
 def _reshape_features(module: nn.Module, shape: tuple[int, ...] | None

@@ -207,6 +207,9 @@ class LoopConfig:
             order): the 1-based epoch from which that layer computes its
             discrete table in training too and stops training (hardened), or
             ``null`` for never; empty: off (see :mod:`bitlogic.train.harden`).
+        packed_front: run the leading layers that hardening has frozen as a
+            netlist on the packed engine (the same bits, several times faster;
+            see :mod:`bitlogic.train.packed_front`); false: the float forward.
     """
 
     epochs: int = 12
@@ -222,6 +225,7 @@ class LoopConfig:
     flip: bool = False
     cutout: int = 0
     harden_epochs: list[int | None] = field(default_factory=list)
+    packed_front: bool = True
 
 
 @dataclass

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+if TYPE_CHECKING:
+    from .packed_front import PackedFront
 
 
 @dataclass(frozen=True)
@@ -34,6 +38,7 @@ def evaluate(
     soft: bool,
     batch_size: int = 2048,
     device: torch.device | None = None,
+    front: PackedFront | None = None,
 ) -> EvalResult:
     """Loss and accuracy of ``model`` on ``(x, y)``.
 
@@ -49,6 +54,8 @@ def evaluate(
         soft: True for the train-mode (soft) forward, False for eval mode (discrete).
         batch_size: samples per forward pass.
         device: where to run; defaults to the model's first parameter's device.
+        front: ``model``'s hardened front on the packed engine
+            (:mod:`bitlogic.train.packed_front`), or ``None``.
 
     Returns:
         ``EvalResult`` with NaN loss and accuracy when ``x`` is empty.
@@ -68,7 +75,7 @@ def evaluate(
             for start in range(0, n, batch_size):
                 xb = x[start:start + batch_size].to(device)
                 yb = y[start:start + batch_size].to(device)
-                scores = model(xb)
+                scores = front.forward_model(xb) if front is not None else model(xb)
                 loss_sum += float(F.cross_entropy(scores, yb, reduction="sum"))
                 correct += int((scores.argmax(dim=1) == yb).sum())
     finally:

@@ -81,6 +81,12 @@ def harden_layer(layer: nn.Module) -> None:
         p.grad = None
 
 
+def is_hardened(layer: nn.Module) -> bool:
+    """True when ``layer`` is as :func:`harden_layer` leaves it: hard, nothing trainable."""
+    return (all(m.forward_sampling == Sampling.HARD for m in _sampled_modules(layer))
+            and not any(p.requires_grad for p in layer.parameters()))
+
+
 def soften_layer(layer: nn.Module) -> None:
     """Undo :func:`harden_layer`: the sampling modes it replaced, trainable parameters."""
     for m in _sampled_modules(layer):

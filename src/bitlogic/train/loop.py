@@ -27,6 +27,7 @@ from .epoch import EpochResult, lr_at, train_epoch
 from .evaluate import evaluate
 from .finish import finish_run
 from .metrics import MetricsLog
+from .packed_front import FrontCache
 from .parts import build_optimizer, build_parts, seed_everything
 from .plots import write_plots
 from .resume import checkpoint_meta, resume_run, save_run
@@ -79,6 +80,7 @@ class _Run:
         self.session_start = time.perf_counter()
         self.train_x = self.data.train_x.to(ctx.device)
         self.train_y = self.data.train_y.to(ctx.device)
+        self.fronts = FrontCache(config.train.packed_front, config.train.num_threads)
 
     # -- persistence (see resume.py) -------------------------------------------------
 
@@ -105,10 +107,11 @@ class _Run:
         """Validate, track the best model and early stopping, log, checkpoint, plot."""
         t = self.config.train
         d = self.data
+        front = self.fronts.get(self.model, self.ctx.device)
         soft = evaluate(self.model, d.val_x, d.val_y, soft=True,
-                        batch_size=t.eval_batch_size, device=self.ctx.device)
+                        batch_size=t.eval_batch_size, device=self.ctx.device, front=front)
         hard = evaluate(self.model, d.val_x, d.val_y, soft=False,
-                        batch_size=t.eval_batch_size, device=self.ctx.device)
+                        batch_size=t.eval_batch_size, device=self.ctx.device, front=front)
         self.state, improved = judge_epoch(self.state, hard, step=result.step,
                                            min_delta=t.min_delta, patience=t.patience)
         samples = self.steps_per_epoch * t.batch_size
@@ -147,7 +150,7 @@ class _Run:
                     net, self.model, self.optimizer, self.train_x, self.train_y,
                     config=self.config, epoch=self.state.epoch, step=self.state.step,
                     temperature=self.temperature, feature_shape=self.data.feature_shape,
-                    ctx=self.ctx, bar=bar)
+                    ctx=self.ctx, bar=bar, fronts=self.fronts)
                 self.end_epoch(result, time.perf_counter() - start)
         model, summary = finish_run(self.model, self.config, self.state, self.log, out=self.out,
                                     test_split=self.test_split, device=self.ctx.device,

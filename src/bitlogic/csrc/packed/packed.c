@@ -159,14 +159,42 @@ static void group_sum(const bl_net *net, const bl_vec *last, int64_t row0, int n
     }
 }
 
-/* Evaluate `batch` rows of x. Any of counts/scores/pred may be NULL.
- * Returns -1, or the smallest flat index of x holding a non-binary value
- * (bit kinds only), in which case the outputs are unspecified. */
-int64_t BL_NAME(bl_run)(const bl_net *net, const void *x, int32_t kind, int64_t batch,
-                        int32_t *counts, float *scores, int64_t *pred, int32_t num_threads)
+/* bits[(row0 + j) * nbits + i] = bit j of last[order[i]] as 0.0f / 1.0f, for
+ * the first `ns` samples. Outputs go in tiles of 256 so their vectors stay in
+ * L1 while every sample's row of the tile is written in order. */
+static void write_bits(const bl_vec *last, int64_t row0, int ns, const int32_t *order,
+                       int64_t nbits, float *bits)
+{
+    for (int64_t i0 = 0; i0 < nbits; i0 += 256) {
+        const int64_t i1 = i0 + 256 < nbits ? i0 + 256 : nbits;
+        for (int j = 0; j < ns; j++) {
+            float *row = bits + (row0 + j) * nbits;
+            for (int64_t i = i0; i < i1; i++)
+                row[i] = (float)((last[order[i]][j >> 6] >> (j & 63)) & 1);
+        }
+    }
+}
+
+/* Where a run's last level goes: GroupSum outputs (any may be NULL), or,
+ * when bits is set, the last level's bits in `order` (see write_bits). */
+typedef struct {
+    int32_t *counts;
+    float *scores;
+    int64_t *pred;
+    const int32_t *order;
+    int64_t nbits;
+    float *bits;
+} bl_outputs;
+
+/* Evaluate `batch` rows of x into `o`. Returns -1, or the smallest flat index
+ * of x holding a non-binary value (bit kinds only), in which case the
+ * outputs are unspecified; -2 when a buffer could not be allocated. */
+static int64_t run_batch(const bl_net *net, const void *x, int32_t kind, int64_t batch,
+                         const bl_outputs *o, int32_t num_threads)
 {
     const int64_t nblocks = (batch + BL_BLOCK - 1) / BL_BLOCK;
     const size_t act_bytes = sizeof(bl_vec) * (size_t)net->max_width;
+    const size_t stage_ints = o->bits ? 0 : BL_BLOCK * (size_t)net->num_classes;
     int64_t first_bad = INT64_MAX;
     int failed = 0;
 #ifdef _OPENMP
@@ -179,9 +207,9 @@ int64_t BL_NAME(bl_run)(const bl_net *net, const void *x, int32_t kind, int64_t 
     {
         bl_vec *a = aligned_alloc(sizeof(bl_vec), act_bytes);
         bl_vec *b = aligned_alloc(sizeof(bl_vec), act_bytes);
-        int32_t *stage = malloc(sizeof(int32_t) * BL_BLOCK * (size_t)net->num_classes);
+        int32_t *stage = stage_ints ? malloc(sizeof(int32_t) * stage_ints) : NULL;
         uint64_t *rows = malloc(sizeof(uint64_t) * 64 * (size_t)((net->num_inputs + 63) / 64));
-        failed = !a || !b || !stage || !rows;
+        failed = !a || !b || (stage_ints && !stage) || !rows;
 #ifdef _OPENMP
 #pragma omp for schedule(dynamic, 1)
 #endif
@@ -199,7 +227,10 @@ int64_t BL_NAME(bl_run)(const bl_net *net, const void *x, int32_t kind, int64_t 
                 in = out;
                 out = t;
             }
-            group_sum(net, in, row0, ns, stage, counts, scores, pred);
+            if (o->bits)
+                write_bits(in, row0, ns, o->order, o->nbits, o->bits);
+            else
+                group_sum(net, in, row0, ns, stage, o->counts, o->scores, o->pred);
         }
         free(a);
         free(b);
@@ -209,6 +240,26 @@ int64_t BL_NAME(bl_run)(const bl_net *net, const void *x, int32_t kind, int64_t 
     if (failed)
         return -2;
     return first_bad == INT64_MAX ? -1 : first_bad;
+}
+
+/* Evaluate `batch` rows of x. Any of counts/scores/pred may be NULL.
+ * Returns as run_batch does. */
+int64_t BL_NAME(bl_run)(const bl_net *net, const void *x, int32_t kind, int64_t batch,
+                        int32_t *counts, float *scores, int64_t *pred, int32_t num_threads)
+{
+    const bl_outputs o = {counts, scores, pred, NULL, 0, NULL};
+    return run_batch(net, x, kind, batch, &o, num_threads);
+}
+
+/* Evaluate `batch` rows of x into bits (batch, nbits) float32: entry [r, i] is
+ * sample r's last-level output order[i] (each 0 <= order[i] < the last
+ * layer's width, checked by the caller), 0.0 or 1.0. Returns as run_batch does. */
+int64_t BL_NAME(bl_run_bits)(const bl_net *net, const void *x, int32_t kind, int64_t batch,
+                             const int32_t *order, int64_t nbits, float *bits,
+                             int32_t num_threads)
+{
+    const bl_outputs o = {NULL, NULL, NULL, order, nbits, bits};
+    return run_batch(net, x, kind, batch, &o, num_threads);
 }
 
 /* Samples per block vector, for Python's information. */

@@ -19,7 +19,7 @@
 
 /* Bump when an entry point's signature changes (checked by Python, see
  * bitlogic_abi.h and packed_abi.c). */
-#define BL_PACKED_ABI_VERSION 1
+#define BL_PACKED_ABI_VERSION 2
 
 #ifndef BL_WORDS
 #define BL_WORDS 8
