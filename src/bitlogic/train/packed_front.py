@@ -84,6 +84,7 @@ class FrontCache:
     def __init__(self, enabled: bool = True, num_threads: int | None = None) -> None:
         self.enabled = enabled
         self.num_threads = num_threads
+        self._length = 0  # the front length self._front was built for
         self._front: PackedFront | None = None
 
     def get(self, model: nn.Module, device: torch.device) -> PackedFront | None:
@@ -93,12 +94,11 @@ class FrontCache:
         unavailable (its NumPy fallback is slower than the float forward).
         """
         if not self.enabled or device.type != "cpu" or not isinstance(model, nn.Sequential):
-            self._front = None
             return None
         length = hardened_front_length(model)
-        if length == 0:
-            self._front = None
-        elif self._front is None or self._front.length != length:
-            front = PackedFront(model, length, self.num_threads or torch.get_num_threads())
-            self._front = None if front.engine.backend == "numpy" else front
+        if length != self._length:  # built once per hardening stage, kept when unusable too
+            front = PackedFront(model, length, self.num_threads or torch.get_num_threads()
+                                ) if length else None
+            self._front = None if front is None or front.engine.backend == "numpy" else front
+            self._length = length
         return self._front
