@@ -97,8 +97,8 @@ class FrontCache:
             return None
         length = hardened_front_length(model)
         if length != self._length:  # built once per hardening stage, kept when unusable too
-            front = PackedFront(model, length, self.num_threads or torch.get_num_threads()
-                                ) if length else None
+            threads = self.num_threads or torch.get_num_threads()
+            front = PackedFront(model, length, threads) if length else None
             self._front = None if front is None or front.engine.backend == "numpy" else front
             self._length = length
         return self._front
