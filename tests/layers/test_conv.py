@@ -151,12 +151,44 @@ def test_receptive_field_indices_use_every_channel_evenly_over_many_trees():
     assert (positions / positions.mean() - 1).abs().max() < 0.1
 
 
+@pytest.mark.parametrize("channels,per_tree,rank,depth", [(21, 2, 4, 2), (16, 1, 2, 3),
+                                                         (5, 3, 2, 2), (8, 8, 4, 2)])
+def test_channels_per_tree_restricts_each_tree_to_that_many_channels(channels, per_tree, rank,
+                                                                     depth):
+    torch.manual_seed(3)
+    conv = LogicConv2d(channels, 40, padding=1, tree_depth=depth, lut_rank=rank,
+                       channels_per_tree=per_tree)
+    leaves = conv.export_leaf_indices().reshape(40, rank ** depth)
+    chosen = set()
+    for tree in leaves:
+        assert tree.unique().numel() == tree.numel()
+        counts = torch.bincount(tree // 9, minlength=channels)
+        used = counts[counts > 0]
+        assert used.numel() == min(per_tree, rank ** depth)
+        assert used.max() - used.min() <= 1
+        chosen.add(tuple(sorted((tree // 9).unique().tolist())))
+    assert f"channels_per_tree={per_tree}" in repr(conv)
+    assert (len(chosen) > 1) == (per_tree < channels)  # a random choice per tree
+    x = binary(3, channels, 6, 5)
+    conv.eval()
+    assert torch.equal(conv(x), conv_eval_reference(conv, x))
+
+
+def test_channels_per_tree_none_draws_as_all_channels():
+    torch.manual_seed(7)
+    every = receptive_field_indices(6, 3, leaves_per_tree=16, num_trees=50)
+    torch.manual_seed(7)
+    named = receptive_field_indices(6, 3, leaves_per_tree=16, num_trees=50, channels_per_tree=6)
+    assert torch.equal(every, named)
+
+
 def test_extra_repr_and_leaf_count():
     conv = LogicConv2d(3, 8, kernel_size=5, stride=2, padding=1, tree_depth=3, lut_rank=2)
     text = repr(conv)
     for part in ("in_channels=3", "out_channels=8", "kernel_size=5", "stride=2", "padding=1",
                  "tree_depth=3", "lut_rank=2", "connections='fixed'"):
         assert part in text
+    assert "channels_per_tree" not in text
     assert conv.leaves_per_tree == 8
     assert [lut.shape for lut in conv.export_luts()] == [(32, 4), (16, 4), (8, 4)]
     assert conv.export_leaf_indices().shape == (32, 2)
@@ -173,8 +205,15 @@ def test_extra_repr_and_leaf_count():
     (dict(in_channels=1, kernel_size=1, lut_rank=2, tree_depth=1),
      "cannot draw 2 distinct leaves .* allowed at most 1"),
     (dict(in_channels=2, kernel_size=2, lut_rank=2, tree_depth=4),
-     r"16 distinct leaves .* in_channels \* kernel_size\*\*2 = 8"),
+     r"16 distinct leaves .*\(channels_per_tree \* kernel_size\*\*2 = 8 positions"),
     (dict(num_candidates=3), "apply to connections='learnable' only"),
+    (dict(channels_per_tree=0), r"channels_per_tree must be an integer in \[1, in_channels=3\]"),
+    (dict(channels_per_tree=4), r"channels_per_tree must be an integer in \[1, in_channels=3\]"),
+    (dict(channels_per_tree=True), "channels_per_tree must be an integer"),
+    (dict(channels_per_tree=1, lut_rank=4, tree_depth=2),
+     r"16 distinct leaves \(lut_rank \*\* tree_depth\) from 1 channels .* allowed at most 9"),
+    (dict(channels_per_tree=2, connections="learnable"),
+     "channels_per_tree applies to connections='fixed' only"),
 ])
 def test_bad_arguments(kwargs, match):
     args = {"in_channels": 3, "out_channels": 2, **kwargs}

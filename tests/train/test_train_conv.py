@@ -48,10 +48,12 @@ def test_conv_config_builds_unflatten_encoder_blocks_flatten_dense_groupsum():
 def test_conv_model_from_config_freezes_bit_exactly(seed, batch):
     torch.manual_seed(seed)
     depth = [2, 1, 2][seed]  # rank 6 at depth 2 would need 36 leaves from an 18-bit window
+    per_tree = [{"channels_per_tree": 1}, {}, {"channels_per_tree": 2}][seed]
     config = small_conv_config(parametrization=["light", "dwn", "warp"][seed],
                                lut_rank=[2, 6, 4][seed],
-                               conv=[{"channels": 4, "tree_depth": depth},
-                                     {"channels": 6, "pool": 0, "stride": 2, "tree_depth": depth}])
+                               conv=[{"channels": 4, "tree_depth": depth, **per_tree},
+                                     {"channels": 6, "pool": 0, "stride": 2, "tree_depth": depth,
+                                      **per_tree}])
     model = build_model(config, 784, 10, feature_shape=(1, 28, 28)).eval()
     x = torch.rand(batch, 784, generator=torch.Generator().manual_seed(seed))
     netlist = to_netlist(model)  # the leading Unflatten gives the image shape
@@ -83,6 +85,10 @@ def test_conv_config_errors_name_the_block_or_key():
                     784, 10, feature_shape=(1, 28, 28))
     with pytest.raises(ConfigError, match=r"cannot build model.conv\[0\].*bogus"):
         build_model(small_conv_config(conv=[{"channels": 4, "bogus": 1}]), 784, 10,
+                    feature_shape=(1, 28, 28))
+    with pytest.raises(ConfigError, match=r"cannot build model.conv\[0\].*channels_per_tree "
+                                          r"must be an integer in \[1, in_channels=2\]"):
+        build_model(small_conv_config(conv=[{"channels": 4, "channels_per_tree": 3}]), 784, 10,
                     feature_shape=(1, 28, 28))
     with pytest.raises(ConfigError, match=r"model.conv needs images of shape"):
         build_model(small_conv_config(), 784, 10, feature_shape=(784,))

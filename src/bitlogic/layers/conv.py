@@ -120,6 +120,10 @@ class LogicConv2d(nn.Module):
             argmax, :class:`~bitlogic.connections.LearnableDenseConnections`
             over the ``C * k * k`` offsets).
         device: optional device.
+        channels_per_tree: ``"fixed"`` only: the input channels each tree
+            reads (a random choice per tree; LogicTreeNet uses 2, so that a
+            tree sees a spatial pattern within a channel); ``None``: all
+            ``C``, one or a few leaves each.
         **kwargs: for ``"learnable"``: ``num_candidates``,
             ``connection_temperature``, ``connection_sampling``,
             ``init_method``, ``num_groups``, ``group_bias``; the rest
@@ -146,6 +150,7 @@ class LogicConv2d(nn.Module):
         lut_rank: int = 2,
         connections: str = "fixed",
         device: torch.device | str | None = None,
+        channels_per_tree: int | None = None,
         **kwargs: Any,
     ):
         super().__init__()
@@ -180,8 +185,11 @@ class LogicConv2d(nn.Module):
                 raise ValueError(f"{sorted(conn_kwargs)} apply to connections='learnable' only")
             self.connections = ReceptiveFieldConnections(
                 in_channels, kernel_size, self.level_sizes[0], rank, num_trees=out_channels,
-                device=device)
+                device=device, channels_per_tree=channels_per_tree)
         else:
+            if channels_per_tree is not None:
+                raise ValueError("channels_per_tree applies to connections='fixed' only, got "
+                                 f"channels_per_tree={channels_per_tree!r} with 'learnable'")
             self.connections = LearnableDenseConnections(
                 field, self.level_sizes[0], rank,
                 temperature=conn_kwargs.pop("connection_temperature", 0.001),
@@ -242,4 +250,7 @@ class LogicConv2d(nn.Module):
         return (f"in_channels={self.in_channels}, out_channels={self.out_channels}, "
                 f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"tree_depth={self.tree_depth}, lut_rank={self.lut_rank}, "
-                f"connections={self.connections_kind!r}")
+                f"connections={self.connections_kind!r}"
+                + (f", channels_per_tree={per_tree}"
+                   if (per_tree := getattr(self.connections, "channels_per_tree", None))
+                   is not None else ""))
