@@ -10,7 +10,13 @@ from bitlogic.layers import GroupSum, LogicConv2d, LogicDense, OrPool2d, Thermom
 from bitlogic.parametrizations import LUTParametrization, list_parametrizations
 from bitlogic.parametrizations.registry import PARAMETRIZATIONS
 from bitlogic.train import ConfigError, count_parameters, load_preset, train
-from bitlogic.train.harden import check_harden_epochs, harden_for_epoch, logic_layers
+from bitlogic.train.harden import (
+    check_harden_epochs,
+    harden_for_epoch,
+    logic_layers,
+    ramp_factor,
+    ramp_temperatures,
+)
 
 
 def modes(layer: nn.Module) -> set[str]:
@@ -143,11 +149,13 @@ def test_hardened_conv_training_forward_is_the_discrete_net():
         assert torch.equal(trained.detach(), model.eval()(x))
 
 
-def test_a_run_hardens_its_first_layer_and_resumes_bit_identically(tmp_path):
-    overrides = ["train.epochs=3", "train.harden_epochs=[2,null]"]
+@pytest.mark.parametrize("ramp", [0, 1])
+def test_a_run_hardens_its_first_layer_and_resumes_bit_identically(tmp_path, ramp):
+    common = ["train.harden_epochs=[2,null]", f"train.harden_ramp_epochs={ramp}"]
+    overrides = ["train.epochs=3", *common]
     whole = train(load_preset("digits-tiny", overrides), out_dir=tmp_path / "whole",
                   verbose=False)
-    train(load_preset("digits-tiny", ["train.epochs=2", "train.harden_epochs=[2,null]"]),
+    train(load_preset("digits-tiny", ["train.epochs=2", *common]),
           out_dir=tmp_path / "split", verbose=False)
     resumed = train(load_preset("digits-tiny", overrides), out_dir=tmp_path / "split",
                     resume=True, verbose=False)
@@ -163,3 +171,47 @@ def test_a_wrong_harden_list_fails_before_training(tmp_path):
     config = load_preset("digits-tiny", ["train.harden_epochs=[1]"])
     with pytest.raises(ConfigError, match="train.harden_epochs needs one entry"):
         train(config, out_dir=tmp_path / "run", verbose=False)
+
+
+def test_ramp_factor_falls_geometrically_to_final_at_the_harden_epoch():
+    # hardened from (1-based) epoch 5 with a 2-epoch ramp: it spans progress 2.0 to 4.0
+    assert ramp_factor(5, 1.9, 2, 0.01) == 1.0
+    assert ramp_factor(5, 2.0, 2, 0.01) == 1.0
+    assert ramp_factor(5, 3.0, 2, 0.01) == pytest.approx(0.1)
+    assert ramp_factor(5, 3.5, 2, 0.01) == pytest.approx(0.01 ** 0.75)
+    assert ramp_factor(5, 4.0, 2, 0.01) == pytest.approx(0.01)
+    assert ramp_factor(5, 9.0, 2, 0.01) == pytest.approx(0.01)
+    assert ramp_factor(None, 3.0, 2, 0.01) == 1.0
+    assert ramp_factor(5, 3.0, 0, 0.01) == 1.0
+
+
+def test_ramp_temperatures_scale_only_the_layers_in_their_ramp():
+    model = conv_model("light")
+    conv, dense = logic_layers(model)
+    assert ramp_temperatures(model, [3, None], 2, 0.01, progress=1.0, temperature=2.0) == 1
+    assert [p.temperature for p in conv.modules() if isinstance(p, LUTParametrization)] \
+        == pytest.approx([0.2, 0.2])
+    assert [p.temperature for p in dense.modules() if isinstance(p, LUTParametrization)] == [1.0]
+    assert ramp_temperatures(model, [3, None], 2, 0.01, progress=0.0, temperature=2.0) == 0
+
+
+@pytest.mark.parametrize("overrides,match", [
+    (["train.harden_ramp_factor=0"], r"train.harden_ramp_factor must lie in \(0, 1\], got 0"),
+    (["train.harden_ramp_factor=1.5"], r"train.harden_ramp_factor must lie in \(0, 1\]"),
+    (["train.harden_epochs=[2,null]", "train.harden_ramp_epochs=-1"],
+     "train.harden_ramp_epochs must be >= 0, got -1"),
+    (["train.harden_ramp_epochs=2"], "train.harden_epochs is empty"),
+])
+def test_bad_ramp_settings_name_the_key(overrides, match):
+    with pytest.raises(ConfigError, match=match):
+        load_preset("digits-tiny", overrides)
+
+
+def test_the_ramp_changes_training_before_the_harden_epoch(tmp_path):
+    rows = {}
+    for ramp in (0, 1):
+        run = train(load_preset("digits-tiny", ["train.epochs=1", "train.harden_epochs=[2,null]",
+                                                f"train.harden_ramp_epochs={ramp}"]),
+                    out_dir=tmp_path / f"ramp{ramp}", verbose=False)
+        rows[ramp] = run.rows[0]
+    assert rows[0]["train_loss"] != rows[1]["train_loss"]

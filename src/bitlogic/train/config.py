@@ -207,6 +207,11 @@ class LoopConfig:
             order): the 1-based epoch from which that layer computes its
             discrete table in training too and stops training (hardened), or
             ``null`` for never; empty: off (see :mod:`bitlogic.train.harden`).
+        harden_ramp_epochs: over this many epochs before a layer hardens, its
+            temperature falls geometrically to ``harden_ramp_factor`` times
+            the schedule's (see :mod:`bitlogic.train.harden`); 0: off.
+        harden_ramp_factor: the temperature factor a layer reaches when it
+            hardens, in ``(0, 1]``.
         packed_front: run the leading layers that hardening has frozen as a
             netlist on the packed engine (the same bits, several times faster;
             see :mod:`bitlogic.train.packed_front`); false: the float forward.
@@ -225,6 +230,8 @@ class LoopConfig:
     flip: bool = False
     cutout: int = 0
     harden_epochs: list[int | None] = field(default_factory=list)
+    harden_ramp_epochs: int = 0
+    harden_ramp_factor: float = 0.1
     packed_front: bool = True
 
 
@@ -375,11 +382,19 @@ def validate(config: RunConfig) -> None:
         "train.min_delta": c.train.min_delta,
         "train.shift_pixels": c.train.shift_pixels,
         "train.cutout": c.train.cutout,
+        "train.harden_ramp_epochs": c.train.harden_ramp_epochs,
         "lr_schedule.min_lr": c.lr_schedule.min_lr,
     }
     for key, value in non_negative.items():
         if value is not None and value < 0:
             raise ConfigError(f"{key} must be >= 0, got {value}")
+    if not 0.0 < c.train.harden_ramp_factor <= 1.0:
+        raise ConfigError(f"train.harden_ramp_factor must lie in (0, 1], got "
+                          f"{c.train.harden_ramp_factor}")
+    if c.train.harden_ramp_epochs and not c.train.harden_epochs:
+        raise ConfigError(f"train.harden_ramp_epochs={c.train.harden_ramp_epochs} ramps the "
+                          f"temperature towards hardening, but train.harden_epochs is empty; "
+                          f"set train.harden_epochs or harden_ramp_epochs=0")
     image_keys = (c.train.shift_pixels, c.train.flip, c.train.cutout, c.model.conv)
     if c.dataset.path is None and any(image_keys):
         # a file's sample shape is known once it is read (the trainer checks it then)

@@ -18,7 +18,7 @@ from . import distributed as D
 from .augment import random_cutout, random_flip, random_shift
 from .config import RunConfig
 from .families import LR_SCHEDULES
-from .harden import harden_for_epoch
+from .harden import harden_for_epoch, ramp_temperatures
 
 if TYPE_CHECKING:
     from bitlogic.schedules import TemperatureSchedule
@@ -93,8 +93,11 @@ def train_epoch(
                               t.max_steps_per_epoch)
     model.train()
     totals = torch.zeros(3, dtype=torch.float64)  # loss sum, correct, samples
-    for idx in batches:
+    for i, idx in enumerate(batches):
         set_temperature(model, temperature(step), config.temperature.target)
+        if t.harden_ramp_epochs:
+            ramp_temperatures(model, t.harden_epochs, t.harden_ramp_epochs,
+                              t.harden_ramp_factor, epoch + i / len(batches), temperature(step))
         idx = idx.to(ctx.device)
         xb, yb = train_x[idx], train_y[idx]
         if t.shift_pixels:

@@ -12,6 +12,13 @@ entries every step, and in a CIFAR-10 probe two stacked straight-through conv
 blocks sent validation accuracy from 46% to 17% in two epochs. Like the
 learning rate, the state is a pure function of the epoch, so resume needs no
 state for it.
+
+Freezing swaps a layer's graded outputs for bits at once, and the layers above
+lose accuracy they must win back. ``train.harden_ramp_epochs`` softens that
+step: over the epochs before its freeze, a layer's temperature falls
+geometrically to ``train.harden_ramp_factor`` times the schedule's, so its
+tables saturate towards their discrete values while it still trains and the
+layers above adapt step by step (:func:`ramp_temperatures`).
 """
 
 from __future__ import annotations
@@ -113,3 +120,46 @@ def harden_for_epoch(model: nn.Module, harden_epochs: list[int | None], epoch: i
         else:
             soften_layer(layer)
     return hard
+
+
+def ramp_factor(start: int | None, progress: float, ramp_epochs: int, final: float) -> float:
+    """Temperature factor of a layer hardened from (1-based) epoch ``start``.
+
+    Args:
+        start: the layer's ``harden_epochs`` entry; ``None``: never hardened.
+        progress: epochs elapsed, fractional (``epoch + step / steps_per_epoch``
+            with a 0-based ``epoch``).
+        ramp_epochs: length of the ramp before ``start``; 0: no ramp.
+        final: the factor at ``start``, in ``(0, 1]``.
+
+    Returns:
+        1 before the ramp, ``final ** f`` at fraction ``f`` of it, ``final``
+        from ``start`` on.
+
+    Example:
+        >>> ramp_factor(5, 3.0, 2, 0.01), ramp_factor(5, 1.5, 2, 0.01)
+        (0.1, 1.0)
+    """
+    if start is None or ramp_epochs <= 0:
+        return 1.0
+    fraction = (progress - (start - 1 - ramp_epochs)) / ramp_epochs
+    return final ** min(max(fraction, 0.0), 1.0)
+
+
+def ramp_temperatures(model: nn.Module, harden_epochs: list[int | None], ramp_epochs: int,
+                      final: float, progress: float, temperature: float) -> int:
+    """Set each logic layer's parametrizations to ``temperature`` times its :func:`ramp_factor`.
+
+    Returns:
+        How many logic layers run below ``temperature``.
+    """
+    ramping = 0
+    for layer, start in zip(logic_layers(model), harden_epochs, strict=False):
+        factor = ramp_factor(start, progress, ramp_epochs, final)
+        if factor == 1.0:
+            continue
+        ramping += 1
+        for m in layer.modules():
+            if isinstance(m, LUTParametrization):
+                m.update_temperature(temperature * factor)
+    return ramping
