@@ -95,9 +95,11 @@ def train_epoch(
     totals = torch.zeros(3, dtype=torch.float64)  # loss sum, correct, samples
     for i, idx in enumerate(batches):
         set_temperature(model, temperature(step), config.temperature.target)
-        if t.harden_ramp_epochs:
+        if t.harden_ramp_epochs:  # the tables' temperature: scheduled, or fixed at start
+            base = (config.temperature.start if config.temperature.target == "connections"
+                    else temperature(step))
             ramp_temperatures(model, t.harden_epochs, t.harden_ramp_epochs,
-                              t.harden_ramp_factor, epoch + i / len(batches), temperature(step))
+                              t.harden_ramp_factor, epoch + i / len(batches), base)
         idx = idx.to(ctx.device)
         xb, yb = train_x[idx], train_y[idx]
         if t.shift_pixels:
