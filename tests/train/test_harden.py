@@ -215,3 +215,26 @@ def test_the_ramp_changes_training_before_the_harden_epoch(tmp_path):
                     out_dir=tmp_path / f"ramp{ramp}", verbose=False)
         rows[ramp] = run.rows[0]
     assert rows[0]["train_loss"] != rows[1]["train_loss"]
+
+
+def _table_temperatures(layer: nn.Module) -> list[float]:
+    return [p.temperature for p in layer.modules() if isinstance(p, LUTParametrization)]
+
+
+def test_the_best_model_is_tested_at_its_epochs_temperatures(tmp_path):
+    # min_delta=1 keeps epoch 1 as the best model; the schedule and the ramp move on
+    # after it, and the soft test figure must use epoch 1's last-step temperatures.
+    overrides = ["train.epochs=3", "train.min_delta=1.0", "temperature.kind=linear",
+                 "temperature.start=1.0", "temperature.end=0.1",
+                 "train.harden_epochs=[3,null]", "train.harden_ramp_epochs=2",
+                 "train.harden_ramp_factor=0.01"]
+    run = train(load_preset("digits-tiny", overrides), out_dir=tmp_path / "run", verbose=False)
+    assert run.summary["best_epoch"] == 1
+    steps = run.summary["steps"] // 3
+    schedule = 1.0 + (0.1 - 1.0) * (steps - 1) / (3 * steps)  # linear, at the last step
+    first, second = logic_layers(run.model)
+    # the first layer's ramp (epochs 1-2 before its freeze at 3) is half way at the end
+    # of epoch 1, less one step
+    ramp = 0.01 ** ((steps - 1) / steps / 2)
+    assert _table_temperatures(first) == pytest.approx([schedule * ramp])
+    assert _table_temperatures(second) == pytest.approx([schedule])

@@ -32,6 +32,25 @@ def lr_at(config: RunConfig, epoch: int) -> float:
     return LR_SCHEDULES.get(s.kind)(s, config.optimizer.lr, epoch, config.train.epochs)
 
 
+def set_step_temperatures(model: nn.Module, config: RunConfig, temperature: TemperatureSchedule,
+                          step: int, progress: float) -> None:
+    """Give ``model`` the temperatures it trains at in global ``step``, ``progress`` epochs in.
+
+    The schedule's (``config.temperature``), then each logic layer's hardening
+    ramp (``train.harden_ramp_epochs``) on top; ``progress`` is fractional
+    (``epoch + batch / batches``, 0-based epoch).
+    """
+    from bitlogic.schedules import set_temperature
+
+    t = config.train
+    set_temperature(model, temperature(step), config.temperature.target)
+    if t.harden_ramp_epochs:  # the tables' temperature: scheduled, or fixed at start
+        base = (config.temperature.start if config.temperature.target == "connections"
+                else temperature(step))
+        ramp_temperatures(model, t.harden_epochs, t.harden_ramp_epochs, t.harden_ramp_factor,
+                          progress, base)
+
+
 @dataclass(frozen=True)
 class EpochResult:
     """What :func:`train_epoch` measured, averaged over every rank's samples.
@@ -81,8 +100,6 @@ def train_epoch(
         fronts: runs the layers that hardening froze on the packed engine
             (same bits, faster); ``None``: the float forward throughout.
     """
-    from bitlogic.schedules import set_temperature
-
     t = config.train
     harden_for_epoch(model, t.harden_epochs, epoch)
     front = fronts.get(model, ctx.device) if fronts is not None else None
@@ -94,12 +111,7 @@ def train_epoch(
     model.train()
     totals = torch.zeros(3, dtype=torch.float64)  # loss sum, correct, samples
     for i, idx in enumerate(batches):
-        set_temperature(model, temperature(step), config.temperature.target)
-        if t.harden_ramp_epochs:  # the tables' temperature: scheduled, or fixed at start
-            base = (config.temperature.start if config.temperature.target == "connections"
-                    else temperature(step))
-            ramp_temperatures(model, t.harden_epochs, t.harden_ramp_epochs,
-                              t.harden_ramp_factor, epoch + i / len(batches), base)
+        set_step_temperatures(model, config, temperature, step, epoch + i / len(batches))
         idx = idx.to(ctx.device)
         xb, yb = train_x[idx], train_y[idx]
         if t.shift_pixels:

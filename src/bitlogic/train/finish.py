@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -17,6 +17,7 @@ from torch import nn
 from .bookkeeping import LoopState
 from .checkpoint import load_checkpoint
 from .config import RunConfig
+from .epoch import set_step_temperatures
 from .evaluate import evaluate
 from .harden import harden_for_epoch
 from .metrics import MetricsLog
@@ -24,15 +25,22 @@ from .model import count_neurons, count_parameters
 from .plots import write_plots
 from .runs import BEST_FILE, NETLIST_FILE, export_netlist
 
+if TYPE_CHECKING:
+    from bitlogic.schedules import TemperatureSchedule
+
 
 def finish_run(model: nn.Module, config: RunConfig, state: LoopState, log: MetricsLog, *,
                out: Path | None, test_split: tuple[torch.Tensor, torch.Tensor] | None,
-               device: torch.device, world_size: int) -> tuple[nn.Module, dict[str, Any]]:
+               device: torch.device, world_size: int, temperature: TemperatureSchedule,
+               steps_per_epoch: int) -> tuple[nn.Module, dict[str, Any]]:
     """The best model (on the CPU, in eval mode; ``model`` itself) and the run's summary.
 
     The best model is ``out/best.safetensors`` when it loads; a file torn by hand
-    warns and keeps the latest model. With ``out``, the summary gains the test
-    accuracies and the gate count and goes into ``metrics.json``.
+    warns and keeps the latest model. It is put back in the state its best epoch
+    was validated in: the layers hardened by then, and the temperatures of that
+    epoch's last step (``temperature`` and the hardening ramps), which the soft
+    figures depend on. With ``out``, the summary gains the test accuracies and
+    the gate count and goes into ``metrics.json``.
     """
     if out is not None and (out / BEST_FILE).is_file():
         try:
@@ -41,8 +49,11 @@ def finish_run(model: nn.Module, config: RunConfig, state: LoopState, log: Metri
         except (ValueError, RuntimeError) as err:  # torn by hand: keep the latest model
             warnings.warn(f"bitlogic: {err}; exporting the latest model instead",
                           RuntimeWarning, stacklevel=2)
-    if state.best_epoch:  # soft figures as the best epoch trained: its layers hard or not
+    if state.best_epoch:  # soft figures as the best epoch was validated
         harden_for_epoch(model, config.train.harden_epochs, state.best_epoch - 1)
+        last_step = state.best_epoch * steps_per_epoch - 1
+        set_step_temperatures(model, config, temperature, last_step,
+                              state.best_epoch - 1 + (steps_per_epoch - 1) / steps_per_epoch)
     cpu_model = model.cpu().eval()
     summary: dict[str, Any] = {
         "preset": config.name, "dataset": config.dataset.name,

@@ -154,7 +154,9 @@ class _Run:
                 self.end_epoch(result, time.perf_counter() - start)
         model, summary = finish_run(self.model, self.config, self.state, self.log, out=self.out,
                                     test_split=self.test_split, device=self.ctx.device,
-                                    world_size=self.ctx.world_size)
+                                    world_size=self.ctx.world_size,
+                                    temperature=self.temperature,
+                                    steps_per_epoch=self.steps_per_epoch)
         D.barrier(self.ctx)
         return TrainResult(model, self.log.rows, summary, self.out)
 
