@@ -19,6 +19,10 @@ from bitlogic.train.harden import (
 )
 
 
+def table_temperatures(layer: nn.Module) -> list[float]:
+    return [p.temperature for p in layer.modules() if isinstance(p, LUTParametrization)]
+
+
 def modes(layer: nn.Module) -> set[str]:
     return {p.forward_sampling.value for p in layer.modules()
             if isinstance(p, LUTParametrization)}
@@ -189,9 +193,8 @@ def test_ramp_temperatures_scale_only_the_layers_in_their_ramp():
     model = conv_model("light")
     conv, dense = logic_layers(model)
     assert ramp_temperatures(model, [3, None], 2, 0.01, progress=1.0, temperature=2.0) == 1
-    assert [p.temperature for p in conv.modules() if isinstance(p, LUTParametrization)] \
-        == pytest.approx([0.2, 0.2])
-    assert [p.temperature for p in dense.modules() if isinstance(p, LUTParametrization)] == [1.0]
+    assert table_temperatures(conv) == pytest.approx([0.2, 0.2])
+    assert table_temperatures(dense) == [1.0]
     assert ramp_temperatures(model, [3, None], 2, 0.01, progress=0.0, temperature=2.0) == 0
 
 
@@ -217,10 +220,6 @@ def test_the_ramp_changes_training_before_the_harden_epoch(tmp_path):
     assert rows[0]["train_loss"] != rows[1]["train_loss"]
 
 
-def _table_temperatures(layer: nn.Module) -> list[float]:
-    return [p.temperature for p in layer.modules() if isinstance(p, LUTParametrization)]
-
-
 def test_the_best_model_is_tested_at_its_epochs_temperatures(tmp_path):
     # min_delta=1 keeps epoch 1 as the best model; the schedule and the ramp move on
     # after it, and the soft test figure must use epoch 1's last-step temperatures.
@@ -236,5 +235,5 @@ def test_the_best_model_is_tested_at_its_epochs_temperatures(tmp_path):
     # the first layer's ramp (epochs 1-2 before its freeze at 3) is half way at the end
     # of epoch 1, less one step
     ramp = 0.01 ** ((steps - 1) / steps / 2)
-    assert _table_temperatures(first) == pytest.approx([schedule * ramp])
-    assert _table_temperatures(second) == pytest.approx([schedule])
+    assert table_temperatures(first) == pytest.approx([schedule * ramp])
+    assert table_temperatures(second) == pytest.approx([schedule])
