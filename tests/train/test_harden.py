@@ -237,3 +237,20 @@ def test_the_best_model_is_tested_at_its_epochs_temperatures(tmp_path):
     ramp = 0.01 ** ((steps - 1) / steps / 2)
     assert table_temperatures(first) == pytest.approx([schedule * ramp])
     assert table_temperatures(second) == pytest.approx([schedule])
+    assert run.rows[0]["temperature"] == pytest.approx(schedule)  # the epoch's validated step
+
+
+def test_the_best_epochs_temperatures_survive_a_resume_that_changes_its_step_count(tmp_path):
+    # Epoch 1 takes 4 steps; the resume makes epochs 6 steps long and keeps epoch 1
+    # best (min_delta=1), so its last step is 3, not 1 * 6 - 1.
+    common = ["temperature.kind=linear", "temperature.start=1.0", "temperature.end=0.1",
+              "temperature.steps=100"]
+    train(load_preset("digits-tiny", ["train.epochs=1", "train.max_steps_per_epoch=4", *common]),
+          out_dir=tmp_path / "run", verbose=False)
+    run = train(load_preset("digits-tiny", ["train.epochs=2", "train.max_steps_per_epoch=6",
+                                            "train.min_delta=1.0", *common]),
+                out_dir=tmp_path / "run", resume=True, verbose=False)
+    assert (run.summary["best_epoch"], [r["step"] for r in run.rows]) == (1, [4, 10])
+    schedule = 1.0 + (0.1 - 1.0) * 3 / 100
+    for layer in logic_layers(run.model):
+        assert table_temperatures(layer) == pytest.approx([schedule])

@@ -66,6 +66,8 @@ def epoch_row(state: LoopState, train: EpochResult, soft: EvalResult, hard: Eval
     Args:
         soft: the soft (train-mode) validation pass.
         hard: the discrete (eval-mode) validation pass.
+        temperature: the schedule's temperature at the epoch's last step, the one
+            it was validated at (hardening ramps scale it further per layer).
         seconds: the epoch's training time (optimizer steps only).
         samples: the samples it trained on.
         wall_s: the run's cumulative wall time, resumes included.

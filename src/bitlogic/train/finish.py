@@ -51,9 +51,9 @@ def finish_run(model: nn.Module, config: RunConfig, state: LoopState, log: Metri
                           RuntimeWarning, stacklevel=2)
     if state.best_epoch:  # soft figures as the best epoch was validated
         harden_for_epoch(model, config.train.harden_epochs, state.best_epoch - 1)
-        last_step = state.best_epoch * steps_per_epoch - 1
-        set_step_temperatures(model, config, temperature, last_step,
-                              state.best_epoch - 1 + (steps_per_epoch - 1) / steps_per_epoch)
+        end, steps = _epoch_steps(log.rows, state.best_epoch, steps_per_epoch)
+        set_step_temperatures(model, config, temperature, end - 1,
+                              state.best_epoch - 1 + (steps - 1) / steps)
     cpu_model = model.cpu().eval()
     summary: dict[str, Any] = {
         "preset": config.name, "dataset": config.dataset.name,
@@ -80,3 +80,16 @@ def finish_run(model: nn.Module, config: RunConfig, state: LoopState, log: Metri
         write_plots(log.rows, out, stopped_early=state.stopped_early)
         # No end-of-training line here: the summary is returned, and the CLI prints it once.
     return cpu_model, summary
+
+
+def _epoch_steps(rows: list[dict[str, Any]], epoch: int, steps_per_epoch: int) -> tuple[int, int]:
+    """The global step at the end of (1-based) ``epoch`` and the steps it took.
+
+    Read from the metrics rows, which hold each epoch's own count even when a
+    resume changed ``train.max_steps_per_epoch``; ``steps_per_epoch`` for rows
+    that are missing.
+    """
+    step_at = {r["epoch"]: r["step"] for r in rows}
+    end = step_at.get(epoch, epoch * steps_per_epoch)
+    start = 0 if epoch == 1 else step_at.get(epoch - 1, end - steps_per_epoch)
+    return end, max(end - start, 1)

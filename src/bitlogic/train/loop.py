@@ -117,7 +117,7 @@ class _Run:
         samples = self.steps_per_epoch * t.batch_size
         self.log.append(epoch_row(
             self.state, result, soft, hard, improved=improved,
-            temperature=self.temperature(self.state.step),
+            temperature=self.temperature(self.state.step - 1),
             lr=self.optimizer.param_groups[0]["lr"], seconds=seconds, samples=samples,
             wall_s=self.wall_before + time.perf_counter() - self.session_start))
         self.save(improved)
