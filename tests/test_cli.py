@@ -71,6 +71,23 @@ def test_eval_validation_split(run_dir):
     assert report["accuracy"] == pytest.approx(best)
 
 
+def test_eval_per_class_accuracy_agrees_between_model_and_netlist(run_dir):
+    reports = [json.loads(run_cli(["eval", str(path), "--json"])[1])
+               for path in (run_dir, run_dir / "netlist.safetensors")]
+    assert reports[0]["class_accuracy"] == reports[1]["class_accuracy"]
+    per_class = reports[0]["class_accuracy"]
+    assert len(per_class) == 10 and all(0.0 <= a <= 1.0 for a in per_class)
+    code, out, _ = run_cli(["eval", str(run_dir), "--per-class"])
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 11
+    # digits' class names are its digits; the counts are the test split's (449 in all)
+    counts = [int(line.split(" on ")[1].split()[0]) for line in lines[1:]]
+    assert [line.split(":")[0] for line in lines[1:]] == [f"  class {c} {c}" for c in range(10)]
+    assert sum(counts) == 449
+    assert sum(a * n for a, n in zip(per_class, counts, strict=True)) / 449 == \
+        pytest.approx(reports[0]["accuracy"])
+
+
 def test_eval_plain_text(run_dir):
     code, out, _ = run_cli(["eval", str(run_dir / "netlist.safetensors")])
     assert code == 0 and out.startswith("digits test: accuracy ") and "samples/s" in out

@@ -30,6 +30,9 @@ def add_parser(sub) -> None:
                    help="netlist: time the split tiled N times (stable samples/s)")
     p.add_argument("--no-simplify", action="store_true",
                    help="netlist: run the packed engine on the netlist as stored, unsimplified")
+    p.add_argument("--per-class", action="store_true",
+                   help="also print the accuracy within each class (its recall); --json "
+                        "always holds it as class_accuracy")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -44,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
         if args.split is not None or args.dataset is not None:
             raise CliError("--data evaluates every row of FILE; drop --split and --dataset")
         raw = art.kind == "netlist" and art.netlist().takes_raw_features
-        return _report(args, art, *_table_rows(args, config, raw), args.data, "all")
+        return _report(args, art, *_table_rows(args, config, raw), args.data, "all",
+                       _class_names(config))
     args.split = args.split or "test"
     if config is None and args.split == "val":
         raise CliError("--split val needs the run's config, which this netlist does not record")
@@ -65,7 +69,20 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"{err}; pass --data FILE to evaluate on a table as new data") from None
     if len(y) == 0:
         raise CliError(f"the {args.split} split of this run is empty (dataset.val_fraction=0?)")
-    return _report(args, art, x, y, config.dataset.name, args.split)
+    return _report(args, art, x, y, config.dataset.name, args.split, _class_names(config))
+
+
+def _class_names(config: RunConfig | None) -> tuple[str, ...]:
+    """The class names the run recorded (a table) or its built-in dataset has; () if none."""
+    from bitlogic.data.registry import DATASETS
+
+    if config is None:
+        return ()
+    if config.dataset.class_names:
+        return tuple(config.dataset.class_names)
+    if config.dataset.name in DATASETS.names():
+        return tuple(DATASETS.get(config.dataset.name).class_names)
+    return ()
 
 
 def _table_rows(args: argparse.Namespace, config: RunConfig | None, raw: bool):
@@ -90,7 +107,8 @@ def _table_rows(args: argparse.Namespace, config: RunConfig | None, raw: bool):
     return torch.from_numpy(ds.raw_x if raw else ds.x), torch.from_numpy(ds.y)
 
 
-def _report(args: argparse.Namespace, art, x, y, dataset: str, split: str) -> int:
+def _report(args: argparse.Namespace, art, x, y, dataset: str, split: str,
+            class_names: tuple[str, ...]) -> int:
     """Evaluate ``art`` on ``(x, y)`` and print the report (text or ``--json``)."""
     from bitlogic.train import evaluate, evaluate_packed
 
@@ -108,12 +126,21 @@ def _report(args: argparse.Namespace, art, x, y, dataset: str, split: str) -> in
         seconds = time.perf_counter() - start
         report.update(accuracy=r.accuracy, n=r.n, engine="torch (model.eval())",
                       seconds=seconds, samples_per_s=r.n / seconds if seconds else None)
+    report["class_accuracy"] = list(r.class_accuracy)
     if args.json:
         print(json.dumps(report))
-    else:
-        print(f"{report['dataset']} {split}: accuracy {report['accuracy']:.4f} "
-              f"on {report['n']} samples [{report['engine']}, "
-              f"{report['samples_per_s']:,.0f} samples/s]")
+        return 0
+    print(f"{report['dataset']} {split}: accuracy {report['accuracy']:.4f} "
+          f"on {report['n']} samples [{report['engine']}, "
+          f"{report['samples_per_s']:,.0f} samples/s]")
+    if args.per_class:
+        import numpy as np
+
+        counts = np.bincount(np.asarray(y).reshape(-1), minlength=len(r.class_accuracy))
+        for c, (acc, count) in enumerate(zip(r.class_accuracy, counts, strict=True)):
+            name = f"{c} {class_names[c]}" if c < len(class_names) else str(c)
+            shown = "-" if acc is None else f"{acc:.4f}"
+            print(f"  class {name}: accuracy {shown} on {count} samples")
     return 0
 
 

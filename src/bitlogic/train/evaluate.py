@@ -22,11 +22,28 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class EvalResult:
-    """Mean cross-entropy loss, accuracy and sample count of one pass."""
+    """Mean cross-entropy loss, accuracy and sample count of one pass.
+
+    ``class_accuracy``: the accuracy within each true class (its recall), in
+    class order; ``None`` for a class with no sample.
+    """
 
     loss: float
     accuracy: float
     n: int
+    class_accuracy: tuple[float | None, ...] = ()
+
+
+def class_accuracy(pred: np.ndarray, y: np.ndarray, num_classes: int
+                   ) -> tuple[float | None, ...]:
+    """The accuracy of predictions ``pred`` ``(n,)`` within each class of labels ``y`` ``(n,)``.
+
+    ``None`` for a class in ``[0, num_classes)`` that ``y`` never holds.
+    """
+    pred, y = np.asarray(pred).reshape(-1), np.asarray(y).reshape(-1)
+    totals = np.bincount(y, minlength=num_classes)
+    hits = np.bincount(y[pred == y], minlength=num_classes)
+    return tuple(float(h / t) if t else None for h, t in zip(hits, totals, strict=True))
 
 
 @torch.no_grad()
@@ -69,7 +86,7 @@ def evaluate(
     model.train(soft)
     devices = [device] if device.type == "cuda" else []
     loss_sum = 0.0
-    correct = 0
+    preds = []
     try:
         with torch.random.fork_rng(devices=devices):
             for start in range(0, n, batch_size):
@@ -77,10 +94,12 @@ def evaluate(
                 yb = y[start:start + batch_size].to(device)
                 scores = front.forward_model(xb) if front is not None else model(xb)
                 loss_sum += float(F.cross_entropy(scores, yb, reduction="sum"))
-                correct += int((scores.argmax(dim=1) == yb).sum())
+                preds.append(scores.argmax(dim=1).cpu())
     finally:
         model.train(was_training)
-    return EvalResult(loss_sum / n, correct / n, n)
+    pred, labels = torch.cat(preds).numpy(), y.cpu().numpy()
+    return EvalResult(loss_sum / n, float((pred == labels).sum()) / n, n,
+                      class_accuracy(pred, labels, int(scores.shape[1])))
 
 
 @dataclass(frozen=True)
@@ -92,6 +111,7 @@ class PackedResult:
     seconds: float
     samples_per_s: float
     backend: str
+    class_accuracy: tuple[float | None, ...] = ()  # as in EvalResult
 
 
 def evaluate_packed(netlist: object, x: torch.Tensor, y: torch.Tensor,
@@ -124,10 +144,11 @@ def evaluate_packed(netlist: object, x: torch.Tensor, y: torch.Tensor,
     pred = engine.predict(features)
     n = int(y.shape[0])
     accuracy = float((torch.as_tensor(pred) == y).double().mean()) if n else float("nan")
+    per_class = class_accuracy(pred, y.numpy(), engine.netlist.num_classes)
     timed = np.tile(features, (repeat, 1)) if repeat > 1 else features
     start = time.perf_counter()
     engine.predict(timed)
     seconds = time.perf_counter() - start
     samples = n * repeat
     return PackedResult(accuracy, n, seconds, samples / seconds if seconds > 0 else float("inf"),
-                        engine.backend)
+                        engine.backend, per_class)
