@@ -111,6 +111,7 @@ def _report(args: argparse.Namespace, art, x, y, dataset: str, split: str,
             class_names: tuple[str, ...]) -> int:
     """Evaluate ``art`` on ``(x, y)`` and print the report (text or ``--json``)."""
     from bitlogic.train import evaluate, evaluate_packed
+    from bitlogic.train.views import run_views
 
     report = {"path": str(args.path), "kind": art.kind, "dataset": dataset, "split": split}
     if art.kind == "netlist":
@@ -120,9 +121,13 @@ def _report(args: argparse.Namespace, art, x, y, dataset: str, split: str,
                       seconds=r.seconds, samples_per_s=r.samples_per_s, repeat=args.repeat)
     else:
         model = art.model()
-        evaluate(model, x[:1], y[:1], soft=False)  # warm-up: one-time setup is not inference
+        config = art.config()
+        # a flip ensemble's model is scored as its netlist is: over both views
+        views = run_views(config, model) if config is not None else None
+        # warm-up: one-time setup is not inference
+        evaluate(model, x[:1], y[:1], soft=False, views=views)
         start = time.perf_counter()
-        r = evaluate(model, x, y, soft=False)
+        r = evaluate(model, x, y, soft=False, views=views)
         seconds = time.perf_counter() - start
         report.update(accuracy=r.accuracy, n=r.n, engine="torch (model.eval())",
                       seconds=seconds, samples_per_s=r.n / seconds if seconds else None)

@@ -21,6 +21,7 @@ from bitlogic.netlist.ir import (
 )
 from bitlogic.netlist.reference import evaluate_netlist
 from bitlogic.netlist.scaling import InputScaling, raw_thresholds
+from bitlogic.netlist.views import mirror_permutation, view_ensemble
 
 __all__ = [
     # intermediate representation
@@ -35,6 +36,9 @@ __all__ = [
     # reference semantics
     "evaluate_netlist",
     "raw_thresholds",
+    # ensembles over input views
+    "mirror_permutation",
+    "view_ensemble",
 ]
 # ``to_netlist`` is reachable here (lazily, see ``__getattr__``) but not listed:
 # a star import must not pull in torch.

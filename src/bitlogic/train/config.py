@@ -107,6 +107,11 @@ class ModelConfig:
             (``fixed``) and ``pool`` (OR-pool window and stride; 0 or 1: none,
             default 2); other keys go to ``LogicConv2d`` (``weight_init``,
             ...). See :func:`bitlogic.train.model.conv_blocks`.
+        flip_ensemble: evaluate and export the net on each image and on its
+            left-right mirror image, adding their GroupSum counts (conv
+            models only). The netlist holds both copies, twice the LUTs, side
+            by side; training is unchanged. See
+            :func:`bitlogic.netlist.views.view_ensemble`.
     """
 
     widths: list[int] = field(default_factory=lambda: [500, 500])
@@ -117,6 +122,7 @@ class ModelConfig:
     tau: float = 10.0
     options: dict[str, Any] = field(default_factory=dict)
     conv: list[dict[str, Any]] = field(default_factory=list)
+    flip_ensemble: bool = False
 
 
 @dataclass
@@ -355,6 +361,9 @@ def validate(config: RunConfig) -> None:
     if c.encoder.kind == "thermometer" and not c.encoder.low < c.encoder.high:
         raise ConfigError(f"encoder.low must be < encoder.high, got {c.encoder.low}, "
                           f"{c.encoder.high}")
+    if c.model.flip_ensemble and not c.model.conv:
+        raise ConfigError("model.flip_ensemble mirrors images for a conv model; set model.conv "
+                          "or model.flip_ensemble=false")
     if len(c.optimizer.betas) != 2:
         raise ConfigError(f"optimizer.betas must have two values, got {c.optimizer.betas}")
     positive = {

@@ -8,6 +8,7 @@ exported netlist computes. Their difference is the discretization gap.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,8 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from .views import split_head, view_scores
 
 if TYPE_CHECKING:
     from .packed_front import PackedFront
@@ -56,6 +59,7 @@ def evaluate(
     batch_size: int = 2048,
     device: torch.device | None = None,
     front: PackedFront | None = None,
+    views: Sequence[torch.Tensor] | None = None,
 ) -> EvalResult:
     """Loss and accuracy of ``model`` on ``(x, y)``.
 
@@ -73,6 +77,9 @@ def evaluate(
         device: where to run; defaults to the model's first parameter's device.
         front: ``model``'s hardened front on the packed engine
             (:mod:`bitlogic.train.packed_front`), or ``None``.
+        views: feature permutations to score ``model`` as an ensemble over
+            (:func:`bitlogic.train.views.view_scores`; ``model`` must be an
+            ``nn.Sequential`` ending in a ``GroupSum``), or ``None``.
 
     Returns:
         ``EvalResult`` with NaN loss and accuracy when ``x`` is empty.
@@ -82,6 +89,7 @@ def evaluate(
         return EvalResult(float("nan"), float("nan"), 0)
     if device is None:
         device = next(model.parameters()).device
+    forward = _forward(model, front, views)
     was_training = model.training
     model.train(soft)
     devices = [device] if device.type == "cuda" else []
@@ -92,7 +100,7 @@ def evaluate(
             for start in range(0, n, batch_size):
                 xb = x[start:start + batch_size].to(device)
                 yb = y[start:start + batch_size].to(device)
-                scores = front.forward_model(xb) if front is not None else model(xb)
+                scores = forward(xb)
                 loss_sum += float(F.cross_entropy(scores, yb, reduction="sum"))
                 preds.append(scores.argmax(dim=1).cpu())
     finally:
@@ -100,6 +108,21 @@ def evaluate(
     pred, labels = torch.cat(preds).numpy(), y.cpu().numpy()
     return EvalResult(loss_sum / n, float((pred == labels).sum()) / n, n,
                       class_accuracy(pred, labels, int(scores.shape[1])))
+
+
+def _forward(model: nn.Module, front: PackedFront | None,
+             views: Sequence[torch.Tensor] | None) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Features -> scores: the model, its packed front, or an ensemble over ``views``."""
+    if views is None:
+        return front.forward_model if front is not None else model
+    body, head = split_head(model)
+    if front is not None:
+        rest = front.rest[:-1]  # the front never holds the GroupSum
+
+        def body(x: torch.Tensor) -> torch.Tensor:
+            return rest(front(x))
+
+    return lambda x: view_scores(body, head, x, views)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from .metrics import MetricsLog
 from .model import count_neurons, count_parameters
 from .plots import write_plots
 from .runs import BEST_FILE, NETLIST_FILE, export_netlist
+from .views import run_views
 
 if TYPE_CHECKING:
     from bitlogic.schedules import TemperatureSchedule
@@ -70,8 +71,9 @@ def finish_run(model: nn.Module, config: RunConfig, state: LoopState, log: Metri
     if out is not None:
         x, y = test_split
         bs = config.train.eval_batch_size
-        soft = evaluate(cpu_model, x, y, soft=True, batch_size=bs)
-        hard = evaluate(cpu_model, x, y, soft=False, batch_size=bs)
+        views = run_views(config, cpu_model)
+        soft = evaluate(cpu_model, x, y, soft=True, batch_size=bs, views=views)
+        hard = evaluate(cpu_model, x, y, soft=False, batch_size=bs, views=views)
         netlist = export_netlist(cpu_model, config, out / NETLIST_FILE)
         summary.update(test_soft_acc=soft.accuracy, test_discrete_acc=hard.accuracy,
                        test_gap=soft.accuracy - hard.accuracy, test_n=hard.n,

@@ -35,6 +35,7 @@ from .rundir import claim_run_dir, record_resume
 from .runs import CHECKPOINT_FILE, CONFIG_FILE, write_config
 from .splits import RunData
 from .table_data import record_table
+from .views import run_views
 
 __all__ = ["TrainResult", "build_optimizer", "lr_at", "seed_everything", "train"]
 
@@ -108,10 +109,11 @@ class _Run:
         t = self.config.train
         d = self.data
         front = self.fronts.get(self.model, self.ctx.device)
-        soft = evaluate(self.model, d.val_x, d.val_y, soft=True,
-                        batch_size=t.eval_batch_size, device=self.ctx.device, front=front)
-        hard = evaluate(self.model, d.val_x, d.val_y, soft=False,
-                        batch_size=t.eval_batch_size, device=self.ctx.device, front=front)
+        views = run_views(self.config, self.model)
+        soft = evaluate(self.model, d.val_x, d.val_y, soft=True, batch_size=t.eval_batch_size,
+                        device=self.ctx.device, front=front, views=views)
+        hard = evaluate(self.model, d.val_x, d.val_y, soft=False, batch_size=t.eval_batch_size,
+                        device=self.ctx.device, front=front, views=views)
         self.state, improved = judge_epoch(self.state, hard, step=result.step,
                                            min_delta=t.min_delta, patience=t.patience)
         samples = self.steps_per_epoch * t.batch_size

@@ -25,10 +25,12 @@ from torch import nn
 
 from bitlogic.netlist import NETLIST_HEADER_KEY
 from bitlogic.netlist.file_format import open_safetensors
+from bitlogic.netlist.views import view_ensemble
 
 from .checkpoint import HEADER_KEY, atomic_write, load_checkpoint
 from .config import ConfigError, RunConfig
 from .model import build_model
+from .views import run_views
 
 CONFIG_FILE = "config.yaml"
 CHECKPOINT_FILE = "checkpoint.safetensors"
@@ -91,8 +93,10 @@ def export_netlist(model: nn.Module, config: RunConfig | None,
                    path: str | os.PathLike[str]) -> Any:
     """Freeze ``model`` with :func:`bitlogic.layers.to_netlist` and save it atomically.
 
-    The netlist's metadata records the dataset and the config, so that
-    ``bitlogic eval`` can find the data for a bare netlist file; its encoding
+    With ``model.flip_ensemble`` the netlist is the ensemble over the run's
+    views (:func:`bitlogic.netlist.views.view_ensemble`), the model the run's
+    evaluation scored. The netlist's metadata records the dataset and the
+    config, so that ``bitlogic eval`` can find the data for a bare netlist file; its encoding
     carries the dataset's input scaling, so it takes raw features.
 
     Returns:
@@ -103,6 +107,9 @@ def export_netlist(model: nn.Module, config: RunConfig | None,
     from .splits import input_scaling
 
     netlist = to_netlist(model.cpu().eval(), input_scaling=input_scaling(config, model))
+    views = None if config is None else run_views(config, model)
+    if views is not None:
+        netlist = view_ensemble(netlist, [v.numpy() for v in views])
     if config is not None:
         netlist.metadata.update(dataset=config.dataset.name, preset=config.name,
                                 train_config=json.dumps(config.to_dict()))
