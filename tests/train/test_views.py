@@ -13,7 +13,7 @@ import torch
 
 from bitlogic.cli import main
 from bitlogic.layers import to_netlist
-from bitlogic.netlist import evaluate_netlist
+from bitlogic.netlist import LogicNetlist, evaluate_netlist
 from bitlogic.netlist.views import view_ensemble
 from bitlogic.train import ConfigError, train
 from bitlogic.train.config import RunConfig
@@ -21,6 +21,7 @@ from bitlogic.train.evaluate import evaluate
 from bitlogic.train.harden import harden_for_epoch, logic_layers
 from bitlogic.train.model import build_model
 from bitlogic.train.packed_front import PackedFront, hardened_front_length
+from bitlogic.train.runs import resolve_artifact
 from bitlogic.train.views import image_shape, run_views, view_scores
 from tests.differential import assert_backends_agree
 
@@ -127,3 +128,7 @@ def test_a_flip_ensemble_run_reports_and_exports_the_ensemble(data_dir, tmp_path
         "packed")
     assert model_report["accuracy"] == netlist_report["accuracy"] == summary["test_discrete_acc"]
     assert model_report["class_accuracy"] == netlist_report["class_accuracy"]
+    # a netlist frozen again from a checkpoint (C and Verilog exports of a run
+    # without its netlist file) is the ensemble too
+    refrozen = resolve_artifact(tmp_path / "run" / "best.safetensors").netlist()
+    assert refrozen.layers == LogicNetlist.load(tmp_path / "run" / "netlist.safetensors").layers

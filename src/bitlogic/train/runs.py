@@ -102,14 +102,7 @@ def export_netlist(model: nn.Module, config: RunConfig | None,
     Returns:
         The :class:`~bitlogic.netlist.LogicNetlist`.
     """
-    from bitlogic.layers import to_netlist
-
-    from .splits import input_scaling
-
-    netlist = to_netlist(model.cpu().eval(), input_scaling=input_scaling(config, model))
-    views = None if config is None else run_views(config, model)
-    if views is not None:
-        netlist = view_ensemble(netlist, [v.numpy() for v in views])
+    netlist = freeze_run_model(model, config)
     if config is not None:
         netlist.metadata.update(dataset=config.dataset.name, preset=config.name,
                                 train_config=json.dumps(config.to_dict()))
@@ -122,6 +115,21 @@ def export_netlist(model: nn.Module, config: RunConfig | None,
     os.chmod(tmp, 0o666 & ~umask)
     os.replace(tmp, path)
     return netlist
+
+
+def freeze_run_model(model: nn.Module, config: RunConfig | None) -> Any:
+    """``model`` as the netlist its run deploys: frozen with the dataset's input
+    scaling, and over the run's views when ``config`` asks for them
+    (``model.flip_ensemble``, :func:`bitlogic.netlist.views.view_ensemble`)."""
+    from bitlogic.layers import to_netlist
+
+    from .splits import input_scaling
+
+    netlist = to_netlist(model.cpu().eval(), input_scaling=input_scaling(config, model))
+    views = None if config is None else run_views(config, model)
+    if views is None:
+        return netlist
+    return view_ensemble(netlist, [v.numpy() for v in views])
 
 
 def model_from_checkpoint(path: str | os.PathLike[str]) -> tuple[nn.Sequential, RunConfig]:
@@ -249,12 +257,7 @@ class Artifact:
                     raise
                 warnings.warn(f"bitlogic: {err}; freezing the run's checkpoint instead",
                               RuntimeWarning, stacklevel=3)
-        from bitlogic.layers import to_netlist
-
-        from .splits import input_scaling
-
-        model = self.model()
-        return to_netlist(model, input_scaling=input_scaling(self.config(), model))
+        return freeze_run_model(self.model(), self.config())
 
 
 def safetensors_header(path: Path) -> dict[str, str]:
