@@ -8,9 +8,10 @@ copy's group ``c``. Its counts are therefore the sums of the copies' counts,
 and its scores ``float32(sum of counts) / float32(tau)``: what adding the
 member networks' votes gives, exactly.
 
-Why: classes that a mirror leaves unchanged (clothing, most natural images)
-are seen twice, the second time through the mirror image, for twice the LUTs
-and no extra latency (the copies run in parallel). Training is unchanged.
+Why: where a mirror leaves the class unchanged (clothing, most natural
+images), each image is judged twice, once through its mirror image: twice the
+LUTs, and in hardware no extra latency (the copies run side by side; on the
+packed CPU engine, twice the work). Training is unchanged.
 """
 
 from __future__ import annotations
