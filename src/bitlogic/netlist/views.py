@@ -21,6 +21,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from bitlogic.netlist.ir import LogicNetlist, NetlistLayer
+from bitlogic.netlist.scaling import _describe
 
 
 def mirror_permutation(shape: Sequence[int]) -> np.ndarray:
@@ -44,12 +45,8 @@ def _check_permutation(perm: object, size: int, name: str) -> np.ndarray:
     if arr.shape != (size,) or not np.issubdtype(arr.dtype, np.integer) or not np.array_equal(
             np.sort(arr), np.arange(size)):
         raise ValueError(f"{name} must be a permutation of 0..{size - 1} (one entry per input "
-                         f"feature), got {_summary(arr)}")
+                         f"feature), got {_describe(arr)}")
     return arr.astype(np.int64)
-
-
-def _summary(arr: np.ndarray) -> str:
-    return f"{arr.dtype} array of shape {arr.shape}"
 
 
 def input_bit_permutation(netlist: LogicNetlist, feature_perm: np.ndarray) -> np.ndarray:
