@@ -47,7 +47,7 @@ def run(args: argparse.Namespace) -> int:
         if args.split is not None or args.dataset is not None:
             raise CliError("--data evaluates every row of FILE; drop --split and --dataset")
         raw = art.kind == "netlist" and art.netlist().takes_raw_features
-        return _report(args, art, *_table_rows(args, config, raw), args.data, "all",
+        return _report(args, art, config, *_table_rows(args, config, raw), args.data, "all",
                        _class_names(config))
     args.split = args.split or "test"
     if config is None and args.split == "val":
@@ -69,7 +69,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"{err}; pass --data FILE to evaluate on a table as new data") from None
     if len(y) == 0:
         raise CliError(f"the {args.split} split of this run is empty (dataset.val_fraction=0?)")
-    return _report(args, art, x, y, config.dataset.name, args.split, _class_names(config))
+    return _report(args, art, config, x, y, config.dataset.name, args.split,
+                   _class_names(config))
 
 
 def _class_names(config: RunConfig | None) -> tuple[str, ...]:
@@ -107,9 +108,10 @@ def _table_rows(args: argparse.Namespace, config: RunConfig | None, raw: bool):
     return torch.from_numpy(ds.raw_x if raw else ds.x), torch.from_numpy(ds.y)
 
 
-def _report(args: argparse.Namespace, art, x, y, dataset: str, split: str,
-            class_names: tuple[str, ...]) -> int:
-    """Evaluate ``art`` on ``(x, y)`` and print the report (text or ``--json``)."""
+def _report(args: argparse.Namespace, art, config: RunConfig | None, x, y, dataset: str,
+            split: str, class_names: tuple[str, ...]) -> int:
+    """Evaluate ``art`` (whose run config is ``config``) on ``(x, y)`` and print the
+    report (text or ``--json``)."""
     from bitlogic.train import evaluate, evaluate_packed
     from bitlogic.train.views import run_views
 
@@ -121,7 +123,6 @@ def _report(args: argparse.Namespace, art, x, y, dataset: str, split: str,
                       seconds=r.seconds, samples_per_s=r.samples_per_s, repeat=args.repeat)
     else:
         model = art.model()
-        config = art.config()
         # a flip ensemble's model is scored as its netlist is: over both views
         views = run_views(config, model) if config is not None else None
         # warm-up: one-time setup is not inference
